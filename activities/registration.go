@@ -1,0 +1,89 @@
+package activities
+
+import (
+	"context"
+	"errors"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/bankcore/bank/bank"
+	"github.com/bankcore/bank/internal/kyc"
+)
+
+// KYCVerifier checks identity evidence. Errors: KYC_FAILED (final),
+// VALIDATION_FAILED (final); anything else is retryable.
+type KYCVerifier interface {
+	Verify(ctx context.Context, k bank.KYC) error
+}
+
+// UserStore creates customers. Errors: EMAIL_TAKEN, IDENTITY_IN_USE.
+type UserStore interface {
+	CreateCustomer(ctx context.Context, in bank.NewCustomer) (bank.User, error)
+}
+
+// Registration holds the registration queue's activities.
+type Registration struct {
+	KYC         KYCVerifier
+	Users       UserStore
+	IdentityKey []byte
+}
+
+// VerifyKYCInput carries a KYC number: encrypted in history.
+type VerifyKYCInput struct {
+	KYC bank.KYC
+}
+
+// SensitivePayload marks the payload for encryption (codec.Sensitive).
+func (VerifyKYCInput) SensitivePayload() {}
+
+// VerifyKYC asks the registry; a timeout is retried by Temporal.
+func (a *Registration) VerifyKYC(ctx context.Context, in VerifyKYCInput) error {
+	err := a.KYC.Verify(ctx, in.KYC)
+	if errors.Is(err, kyc.ErrTimeout) {
+		// Typed so operators can tell a slow provider from a broken one.
+		return temporal.NewApplicationError("kyc registry timed out", string(bank.CodeKYCUnavailable))
+	}
+	return asActivityError(err)
+}
+
+// CreateUserInput is the user to create; PII, so encrypted in history. The
+// password arrives already hashed: the plain password never enters Temporal.
+type CreateUserInput struct {
+	RegistrationID string
+	Fingerprint    []byte
+	Email          string
+	FullName       string
+	Phone          string
+	PasswordHash   string
+	KYC            bank.KYC
+}
+
+// SensitivePayload marks the payload for encryption.
+func (CreateUserInput) SensitivePayload() {}
+
+// CreateUserResult is the created user; PII, so encrypted in history.
+type CreateUserResult struct {
+	User bank.User
+}
+
+// SensitivePayload marks the payload for encryption.
+func (CreateUserResult) SensitivePayload() {}
+
+// CreateUser creates the user and claims the identity, idempotently by
+// registration id.
+func (a *Registration) CreateUser(ctx context.Context, in CreateUserInput) (CreateUserResult, error) {
+	u, err := a.Users.CreateCustomer(ctx, bank.NewCustomer{
+		RegistrationID: in.RegistrationID,
+		Fingerprint:    in.Fingerprint,
+		Email:          in.Email,
+		FullName:       in.FullName,
+		Phone:          in.Phone,
+		PasswordHash:   in.PasswordHash,
+		KYCType:        in.KYC.Type,
+		KYCNumberHMAC:  bank.KYCDigest(a.IdentityKey, in.KYC),
+	})
+	if err != nil {
+		return CreateUserResult{}, asActivityError(err)
+	}
+	return CreateUserResult{User: u}, nil
+}

@@ -1,0 +1,359 @@
+package api
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/bankcore/bank/activities"
+	"github.com/bankcore/bank/bank"
+	"github.com/bankcore/bank/internal/token"
+	"github.com/bankcore/bank/workflows"
+)
+
+type registerRequest struct {
+	Email    string   `json:"email"`
+	Password string   `json:"password"`
+	FullName string   `json:"full_name"`
+	Phone    string   `json:"phone"`
+	KYC      bank.KYC `json:"kyc"`
+}
+
+type registrationStatus struct {
+	RegistrationID string       `json:"registration_id"`
+	Status         string       `json:"status"`
+	User           *userView    `json:"user,omitempty"`
+	Account        *accountView `json:"account,omitempty"`
+	Error          *Problem     `json:"error,omitempty"`
+}
+
+// validate normalises the request; the first invalid field is reported.
+func (req *registerRequest) validate() error {
+	var err error
+	if req.Email, err = bank.NormalizeEmail(req.Email); err != nil {
+		return err
+	}
+	if err = bank.ValidatePassword(req.Password); err != nil {
+		return err
+	}
+	if req.FullName, err = bank.NormalizeFullName(req.FullName); err != nil {
+		return err
+	}
+	if req.Phone, err = bank.NormalizePhone(req.Phone); err != nil {
+		return err
+	}
+	req.KYC, err = bank.NormalizeKYC(req.KYC)
+	return err
+}
+
+// register runs the Registration workflow and waits a few seconds for it.
+//
+// Idempotency: the workflow id is derived from the email, so identical
+// concurrent requests share one run. A user that already exists is answered
+// from Postgres: the same body (fingerprint and password) gets the original
+// 201, anything else EMAIL_TAKEN.
+func (s *Server) register(w http.ResponseWriter, r *http.Request) {
+	var req registerRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if err := req.validate(); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	ctx := r.Context()
+	fp := bank.RegistrationFingerprint(s.d.IdentityKey, req.Email, req.FullName, req.Phone, req.KYC)
+	wfID := workflows.RegistrationID(req.Email)
+
+	if creds, err := s.d.Users.CredentialsByEmail(ctx, req.Email); err == nil {
+		s.answerExisting(w, r, creds, fp, req.Password)
+		return
+	} else if bank.ErrorCode(err) != bank.CodeNotFound {
+		writeError(w, r, err)
+		return
+	}
+
+	hash, err := bcrypt.GenerateFromPassword([]byte(req.Password), s.d.BcryptCost)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	nonce := newNonce()
+	in := workflows.RegistrationInput{
+		Nonce: nonce, Email: req.Email, FullName: req.FullName, Phone: req.Phone,
+		PasswordHash: string(hash), KYC: req.KYC, Fingerprint: fp,
+	}
+	// A run we attach to may belong to a concurrent request with another
+	// body; when that run failed, its id is free again and we start ours.
+	for attempt := 0; attempt < 3; attempt++ {
+		res, err := s.runRegistration(ctx, wfID, in)
+		switch {
+		case err == nil && res.Nonce == nonce:
+			writeJSON(w, http.StatusCreated, map[string]any{"user": viewUser(res.User), "account": viewAccount(res.Account)})
+			return
+		case err == nil:
+			creds, cerr := s.d.Users.CredentialsByEmail(ctx, req.Email)
+			if cerr != nil {
+				writeError(w, r, cerr)
+				return
+			}
+			s.answerExisting(w, r, creds, fp, req.Password)
+			return
+		case errors.Is(err, context.DeadlineExceeded):
+			s.answerPending(w, r, wfID, fp, req.Password)
+			return
+		}
+		var appErr *temporal.ApplicationError
+		var failure workflows.RegistrationFailure
+		if code := activities.CodeOf(err); code != "" && errors.As(err, &appErr) &&
+			appErr.Details(&failure) == nil && failure.Nonce != nonce {
+			continue // someone else's failed run
+		}
+		writeError(w, r, registrationError(err))
+		return
+	}
+	writeError(w, r, bank.Errorf(bank.CodeEmailTaken, "a registration for this email is in progress"))
+}
+
+// runRegistration starts (or attaches to) the registration and waits up to
+// RegistrationWait; a timeout is context.DeadlineExceeded.
+func (s *Server) runRegistration(ctx context.Context, wfID string, in workflows.RegistrationInput) (workflows.RegistrationResult, error) {
+	run, err := s.d.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       wfID,
+		TaskQueue:                workflows.QueueRegistration,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		// After a refusal (a mistyped NIN, say) the customer may try again;
+		// a completed registration is never run twice.
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
+	}, workflows.Registration, in)
+	if err != nil {
+		return workflows.RegistrationResult{}, unavailable(err)
+	}
+	waitCtx, cancel := context.WithTimeout(ctx, s.d.RegistrationWait)
+	defer cancel()
+	var res workflows.RegistrationResult
+	err = run.Get(waitCtx, &res)
+	if err != nil && waitCtx.Err() != nil {
+		return res, context.DeadlineExceeded
+	}
+	return res, err
+}
+
+// answerExisting answers a registration for an email that has a user: the
+// original 201 when it is the same request, EMAIL_TAKEN otherwise.
+func (s *Server) answerExisting(w http.ResponseWriter, r *http.Request, creds bank.Credentials, fp []byte, password string) {
+	if !s.sameRegistration(creds, fp, password) {
+		writeError(w, r, bank.Errorf(bank.CodeEmailTaken, "a user with this email already exists"))
+		return
+	}
+	acc, err := s.defaultAccount(r.Context(), creds.User.ID)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"user": viewUser(creds.User), "account": viewAccount(acc)})
+}
+
+func (s *Server) sameRegistration(creds bank.Credentials, fp []byte, password string) bool {
+	if creds.Fingerprint == nil || subtle.ConstantTimeCompare(creds.Fingerprint, fp) != 1 {
+		return false
+	}
+	return bcrypt.CompareHashAndPassword([]byte(creds.PasswordHash), []byte(password)) == nil
+}
+
+// answerPending answers a registration still running: when the user and
+// account are already written (the event is what is late) the caller gets
+// its 201 now; otherwise 202 with the id to poll.
+func (s *Server) answerPending(w http.ResponseWriter, r *http.Request, wfID string, fp []byte, password string) {
+	if creds, err := s.d.Users.ByRegistrationID(r.Context(), wfID); err == nil {
+		if acc, err := s.defaultAccount(r.Context(), creds.User.ID); err == nil {
+			if s.sameRegistration(creds, fp, password) {
+				writeJSON(w, http.StatusCreated, map[string]any{"user": viewUser(creds.User), "account": viewAccount(acc)})
+				return
+			}
+		}
+	}
+	writeJSON(w, http.StatusAccepted, registrationStatus{RegistrationID: s.registrationToken(wfID), Status: "PENDING"})
+}
+
+func (s *Server) defaultAccount(ctx context.Context, userID string) (bank.Account, error) {
+	accs, err := s.d.Accounts.ByOwner(ctx, userID)
+	if err != nil {
+		return bank.Account{}, err
+	}
+	if len(accs) == 0 {
+		return bank.Account{}, bank.Errorf(bank.CodeNotFound, "account not provisioned yet")
+	}
+	return accs[0], nil
+}
+
+// registration reports a registration's state by its opaque id.
+func (s *Server) registration(w http.ResponseWriter, r *http.Request) {
+	id := chi.URLParam(r, "id")
+	wfID, ok := s.parseRegistrationToken(id)
+	if !ok {
+		writeError(w, r, bank.Errorf(bank.CodeNotFound, "no such registration"))
+		return
+	}
+	ctx := r.Context()
+	out := registrationStatus{RegistrationID: id}
+	desc, err := s.d.Temporal.DescribeWorkflowExecution(ctx, wfID, "")
+	var notFound *serviceerror.NotFound
+	switch {
+	case errors.As(err, &notFound):
+		// Past Temporal's retention the database still knows the outcome.
+		creds, err := s.d.Users.ByRegistrationID(ctx, wfID)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		acc, err := s.defaultAccount(ctx, creds.User.ID)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		u, a := viewUser(creds.User), viewAccount(acc)
+		out.Status, out.User, out.Account = "COMPLETED", &u, &a
+	case err != nil:
+		writeError(w, r, unavailable(err))
+		return
+	case desc.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
+		out.Status = "PENDING"
+	default:
+		var res workflows.RegistrationResult
+		err := s.d.Temporal.GetWorkflow(ctx, wfID, "").Get(ctx, &res)
+		if err != nil {
+			p := ProblemFor(registrationError(err))
+			out.Status, out.Error = "FAILED", &p
+		} else {
+			u, a := viewUser(res.User), viewAccount(res.Account)
+			out.Status, out.User, out.Account = "COMPLETED", &u, &a
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// registrationToken is the opaque registration id: the email digest plus a
+// keyed tag, so nobody can look up a registration from an email address.
+func (s *Server) registrationToken(wfID string) string {
+	digest := strings.TrimPrefix(wfID, "registration/")
+	return digest + "." + s.registrationTag(digest)
+}
+
+func (s *Server) registrationTag(digest string) string {
+	m := hmac.New(sha256.New, s.d.IdentityKey)
+	m.Write([]byte("registration-id:" + digest))
+	return hex.EncodeToString(m.Sum(nil)[:16])
+}
+
+func (s *Server) parseRegistrationToken(id string) (string, bool) {
+	digest, tag, ok := strings.Cut(id, ".")
+	if !ok || len(digest) != 64 || !hmac.Equal([]byte(tag), []byte(s.registrationTag(digest))) {
+		return "", false
+	}
+	return "registration/" + digest, true
+}
+
+// registrationError maps a workflow failure to a caller-safe error.
+func registrationError(err error) error {
+	if code := activities.CodeOf(err); code != "" {
+		switch code {
+		case bank.CodeEmailTaken:
+			return bank.Errorf(code, "a user with this email already exists")
+		case bank.CodeIdentityInUse:
+			return bank.Errorf(code, "this identity number already belongs to another user")
+		case bank.CodeKYCFailed:
+			return bank.Errorf(code, "the identity registry has no match for this KYC number")
+		}
+		return bank.Errorf(code, "registration refused")
+	}
+	var be *bank.Error
+	if errors.As(err, &be) {
+		return err
+	}
+	return bank.Errorf(bank.CodeInternal, "registration failed")
+}
+
+// unavailable reports Temporal being unreachable as a 503, not a 500; the
+// cause stays in the chain for the log.
+func unavailable(err error) error {
+	var be *bank.Error
+	if errors.As(err, &be) {
+		return err
+	}
+	return fmt.Errorf("%w (%w)", bank.Errorf(bank.CodeUnavailable, "the workflow service is unavailable; retry later"), err)
+}
+
+func newNonce() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+type loginRequest struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+// login issues an access token. Unknown email and wrong password take the
+// same bcrypt time and give the same 401; failures are rate-limited per
+// email and per client address.
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	var req loginRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if req.Email == "" {
+		writeError(w, r, bank.Invalid("email", "is required"))
+		return
+	}
+	if req.Password == "" {
+		writeError(w, r, bank.Invalid("password", "is required"))
+		return
+	}
+	email := strings.ToLower(req.Email)
+	keys := []string{"email:" + email, "addr:" + clientAddr(r, s.d.TrustProxy)}
+	if limited, wait := s.loginFail.blocked(keys...); limited {
+		retryAfter(w, wait)
+		writeError(w, r, bank.Errorf(bank.CodeRateLimited, "too many failed logins; retry later"))
+		return
+	}
+	creds, err := s.d.Users.CredentialsByEmail(r.Context(), email)
+	if err != nil && bank.ErrorCode(err) != bank.CodeNotFound {
+		writeError(w, r, err)
+		return
+	}
+	hash := s.dummyHash
+	if err == nil {
+		hash = []byte(creds.PasswordHash)
+	}
+	if bcrypt.CompareHashAndPassword(hash, []byte(req.Password)) != nil || err != nil {
+		s.loginFail.fail(keys...)
+		writeError(w, r, bank.Errorf(bank.CodeUnauthenticated, "email or password is wrong"))
+		return
+	}
+	tok, err := s.d.Tokens.Issue(token.Principal{UserID: creds.User.ID, Role: creds.User.Role})
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"access_token": tok, "token_type": "Bearer", "expires_in": int(s.d.Tokens.TTL().Seconds()),
+	})
+}

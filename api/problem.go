@@ -1,0 +1,93 @@
+package api
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/bankcore/bank/bank"
+)
+
+// statusOf is the one table from error code to HTTP status.
+var statusOf = map[bank.Code]int{
+	bank.CodeValidation:        http.StatusBadRequest,
+	bank.CodeUnauthenticated:   http.StatusUnauthorized,
+	bank.CodeForbidden:         http.StatusForbidden,
+	bank.CodeNotFound:          http.StatusNotFound,
+	bank.CodeMethodNotAllowed:  http.StatusMethodNotAllowed,
+	bank.CodeEmailTaken:        http.StatusConflict,
+	bank.CodeIdentityInUse:     http.StatusConflict,
+	bank.CodeTierNotHigher:     http.StatusConflict,
+	bank.CodeBodyTooLarge:      http.StatusRequestEntityTooLarge,
+	bank.CodeUnsupportedMedia:  http.StatusUnsupportedMediaType,
+	bank.CodeKYCFailed:         http.StatusUnprocessableEntity,
+	bank.CodeIdempotencyReused: http.StatusUnprocessableEntity,
+	bank.CodeInsufficientFunds: http.StatusUnprocessableEntity,
+	bank.CodeSingleLimit:       http.StatusUnprocessableEntity,
+	bank.CodeReceiverLimit:     http.StatusUnprocessableEntity,
+	bank.CodeSameAccount:       http.StatusUnprocessableEntity,
+	bank.CodeRateLimited:       http.StatusTooManyRequests,
+	bank.CodeKYCUnavailable:    http.StatusServiceUnavailable,
+	bank.CodeUnavailable:       http.StatusServiceUnavailable,
+	bank.CodeInternal:          http.StatusInternalServerError,
+}
+
+// Problem is an RFC 9457 problem details object with our stable code.
+type Problem struct {
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail"`
+	Code   string `json:"code"`
+	// Field names the offending input for VALIDATION_FAILED.
+	Field     string `json:"field,omitempty"`
+	RequestID string `json:"request_id,omitempty"`
+}
+
+// ProblemFor builds the problem for err without writing it. Errors without
+// a code become a generic 500: their text is logged, never echoed.
+func ProblemFor(err error) Problem {
+	code := bank.ErrorCode(err)
+	status, ok := statusOf[code]
+	if !ok {
+		code, status = bank.CodeInternal, http.StatusInternalServerError
+	}
+	p := Problem{
+		Type:   "https://github.com/bankcore/bank/blob/main/docs/errors.md#" + strings.ToLower(string(code)),
+		Title:  http.StatusText(status),
+		Status: status,
+		Detail: bank.ErrorMessage(err),
+		Code:   string(code),
+	}
+	if be, ok := err.(*bank.Error); ok {
+		p.Field = be.Field
+	}
+	return p
+}
+
+// writeError writes err as problem+json and logs server-side failures.
+func writeError(w http.ResponseWriter, r *http.Request, err error) {
+	p := ProblemFor(err)
+	p.RequestID = requestID(r.Context())
+	if p.Status >= 500 {
+		logger(r.Context()).Error("request failed", "err", err, "code", p.Code)
+	}
+	writeProblem(w, p)
+}
+
+func writeProblem(w http.ResponseWriter, p Problem) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(p.Status)
+	_ = json.NewEncoder(w).Encode(p)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	if err := json.NewEncoder(w).Encode(v); err != nil {
+		slog.Default().Debug("write response", "err", err)
+	}
+}

@@ -1,0 +1,128 @@
+// Package api is the HTTP edge: the chi router, middleware (request id,
+// access log, auth, limits), the REST handlers and problem+json errors.
+// Handlers are thin: they decode, authorise, call a store or start a
+// workflow, and encode.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"go.temporal.io/sdk/client"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/bankcore/bank/bank"
+	"github.com/bankcore/bank/internal/token"
+)
+
+// Users is what the API reads of the auth store. Errors: NOT_FOUND.
+type Users interface {
+	CredentialsByEmail(ctx context.Context, email string) (bank.Credentials, error)
+	ByID(ctx context.Context, id string) (bank.User, error)
+	ByRegistrationID(ctx context.Context, registrationID string) (bank.Credentials, error)
+}
+
+// Accounts is what the API reads of the ledger. Errors: NOT_FOUND.
+type Accounts interface {
+	ByNumber(ctx context.Context, number string) (bank.Account, error)
+	ByOwner(ctx context.Context, ownerID string) ([]bank.Account, error)
+}
+
+// Check is one dependency /readyz probes.
+type Check struct {
+	Name string
+	Ping func(ctx context.Context) error
+}
+
+// Deps are the API's dependencies, built by the caller.
+type Deps struct {
+	Logger   *slog.Logger
+	Users    Users
+	Accounts Accounts
+	Temporal client.Client
+	Tokens   *token.Issuer
+	Checks   []Check
+
+	IdentityKey       []byte
+	BcryptCost        int
+	RegistrationWait  time.Duration
+	RateRegister      int // per minute per client address; 0 = off
+	RateLoginFailures int // per minute per email and per address; 0 = off
+	TrustProxy        bool
+}
+
+// Server holds the handlers' state.
+type Server struct {
+	d         Deps
+	dummyHash []byte // compared against for unknown emails, so timing is even
+	loginFail *failureLimiter
+}
+
+// New builds the router.
+func New(d Deps) http.Handler {
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	dummy, err := bcrypt.GenerateFromPassword([]byte("not-a-real-password-just-timing"), d.BcryptCost)
+	if err != nil {
+		panic(err) // only an invalid cost, which config already refused
+	}
+	s := &Server{d: d, dummyHash: dummy, loginFail: newFailureLimiter(d.RateLoginFailures, time.Minute)}
+
+	r := chi.NewRouter()
+	r.Use(withRequestID(d.Logger), accessLog, recoverer)
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, bank.Errorf(bank.CodeNotFound, "no such route"))
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, bank.Errorf(bank.CodeMethodNotAllowed, "method not allowed on this route"))
+	})
+
+	r.Get("/healthz", s.healthz)
+	r.Get("/readyz", s.readyz)
+
+	r.With(limitByAddr(d.RateRegister, d.TrustProxy)).Post("/auth/register", s.register)
+	r.Get("/auth/registrations/{id}", s.registration)
+	r.Post("/auth/login", s.login)
+
+	r.Group(func(r chi.Router) {
+		r.Use(authenticate(d.Tokens))
+		r.Get("/me", s.me)
+		r.Get("/accounts/{number}", s.account)
+	})
+	return r
+}
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyz probes every dependency concurrently with a short deadline; the
+// body names what is down so an operator knows where to look.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	type result struct {
+		name string
+		err  error
+	}
+	ch := make(chan result, len(s.d.Checks))
+	for _, c := range s.d.Checks {
+		go func() { ch <- result{c.Name, c.Ping(ctx)} }()
+	}
+	status, code := map[string]string{}, http.StatusOK
+	for range s.d.Checks {
+		res := <-ch
+		if res.err != nil {
+			status[res.name] = "down"
+			code = http.StatusServiceUnavailable
+			logger(r.Context()).Warn("readiness check failed", "dependency", res.name, "err", res.err)
+		} else {
+			status[res.name] = "ok"
+		}
+	}
+	writeJSON(w, code, map[string]any{"ready": code == http.StatusOK, "checks": status})
+}

@@ -1,0 +1,50 @@
+package bank
+
+// Tier is an account's KYC tier; it decides the account's limits.
+type Tier string
+
+// Tiers of the contract, lowest first.
+const (
+	Tier1 Tier = "TIER_1"
+	Tier2 Tier = "TIER_2"
+	Tier3 Tier = "TIER_3"
+)
+
+// Limits of a tier. A nil limit is unlimited.
+type Limits struct {
+	SingleTransaction *Money
+	MaxBalance        *Money
+}
+
+func moneyPtr(m Money) *Money { return &m }
+
+var tierLimits = map[Tier]Limits{
+	Tier1: {SingleTransaction: moneyPtr(50_000_00), MaxBalance: moneyPtr(300_000_00)},
+	Tier2: {SingleTransaction: moneyPtr(200_000_00), MaxBalance: moneyPtr(1_000_000_00)},
+	Tier3: {},
+}
+
+var tierRank = map[Tier]int{Tier1: 1, Tier2: 2, Tier3: 3}
+
+// Valid reports whether t is a known tier.
+func (t Tier) Valid() bool { _, ok := tierRank[t]; return ok }
+
+// Limits returns the tier's limits; an unknown tier gets the strictest.
+func (t Tier) Limits() Limits {
+	if l, ok := tierLimits[t]; ok {
+		return l
+	}
+	return tierLimits[Tier1]
+}
+
+// Higher reports whether t ranks above other.
+func (t Tier) Higher(other Tier) bool { return tierRank[t] > tierRank[other] }
+
+// ParseTier validates a tier name from input.
+func ParseTier(s string) (Tier, error) {
+	t := Tier(s)
+	if !t.Valid() {
+		return "", Invalid("tier", "must be one of TIER_1, TIER_2, TIER_3")
+	}
+	return t, nil
+}

@@ -1,0 +1,233 @@
+// Package app wires the processes of the bank from one Config: the API, the
+// workers and the notifier, in any combination. main calls it; end-to-end
+// tests call it too, with HTTP on 127.0.0.1:0, so the whole system runs
+// in-process against real services.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+
+	"github.com/bankcore/bank/activities"
+	"github.com/bankcore/bank/api"
+	"github.com/bankcore/bank/internal/codec"
+	"github.com/bankcore/bank/internal/config"
+	"github.com/bankcore/bank/internal/kyc"
+	"github.com/bankcore/bank/internal/postgres"
+	"github.com/bankcore/bank/internal/rabbitmq"
+	"github.com/bankcore/bank/internal/token"
+	"github.com/bankcore/bank/workers"
+)
+
+// Roles selects what one process runs.
+type Roles struct {
+	API      bool
+	Worker   bool
+	Notifier bool
+}
+
+// App is a running set of roles.
+type App struct {
+	cfg    config.Config
+	logger *slog.Logger
+
+	pool      *pgxpool.Pool
+	temporal  client.Client
+	publisher *rabbitmq.Publisher
+	redis     *redis.Client
+
+	httpServer *http.Server
+	listener   net.Listener
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	errMu  sync.Mutex
+	err    error
+}
+
+// Start connects to every dependency the roles need and starts them. It
+// returns once the HTTP listener is bound and the workers are polling.
+func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, roles Roles) (_ *App, err error) {
+	a := &App{cfg: cfg, logger: logger}
+	defer func() {
+		if err != nil {
+			a.closeClients()
+		}
+	}()
+	for _, name := range cfg.DevDefaults() {
+		logger.Warn("SECURITY: using the development default; set it before production", "setting", name)
+	}
+
+	keyring := codec.DevKeyring()
+	if cfg.PayloadKey != "" {
+		if keyring, err = codec.ParseKeyring(cfg.PayloadKey); err != nil {
+			return nil, fmt.Errorf("PAYLOAD_KEY: %w", err)
+		}
+	}
+
+	// The three schemas share one pool while they share one database.
+	if a.pool, err = postgres.Connect(ctx, cfg.DatabaseURL, cfg.DatabaseMaxConns); err != nil {
+		return nil, err
+	}
+	a.temporal, err = client.Dial(client.Options{
+		HostPort:      cfg.TemporalAddress,
+		Namespace:     cfg.TemporalNamespace,
+		Logger:        tlog.NewStructuredLogger(logger.With("component", "temporal")),
+		DataConverter: codec.NewDataConverter(keyring),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reach Temporal at %s: %w", cfg.TemporalAddress, err)
+	}
+	a.publisher = rabbitmq.NewPublisher(cfg.RabbitMQURL, cfg.EventsExchange, logger.With("component", "publisher"))
+	redisOpts, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		return nil, fmt.Errorf("REDIS_URL: %w", err)
+	}
+	a.redis = redis.NewClient(redisOpts)
+
+	runCtx, cancel := context.WithCancel(context.Background())
+	a.cancel = cancel
+
+	users := postgres.NewUsers(a.pool)
+	accounts := postgres.NewAccounts(a.pool)
+
+	if roles.Worker {
+		ws := workers.New(a.temporal, workers.Activities{
+			Registration: &activities.Registration{
+				KYC:         &kyc.Client{Registry: kyc.NewMockRegistry(), Timeout: cfg.KYCTimeout},
+				Users:       users,
+				IdentityKey: []byte(cfg.IdentityKey),
+			},
+			Accounts: &activities.Accounts{Accounts: accounts},
+			Events:   &activities.Events{Publisher: a.publisher},
+		}, workers.Options{MaxConcurrentActivities: cfg.WorkerConcurrency})
+		a.goRun("workers", func() error { return workers.Run(runCtx, ws) })
+	}
+
+	if roles.API {
+		handler := api.New(api.Deps{
+			Logger:   logger.With("component", "api"),
+			Users:    users,
+			Accounts: accounts,
+			Temporal: a.temporal,
+			Tokens:   token.NewIssuer([]byte(cfg.JWTSecret), cfg.JWTTTL),
+			Checks: []api.Check{
+				{Name: "postgres", Ping: a.pool.Ping},
+				{Name: "rabbitmq", Ping: a.publisher.Ping},
+				{Name: "redis", Ping: func(ctx context.Context) error { return a.redis.Ping(ctx).Err() }},
+				{Name: "temporal", Ping: func(ctx context.Context) error {
+					_, err := a.temporal.CheckHealth(ctx, &client.CheckHealthRequest{})
+					return err
+				}},
+			},
+			IdentityKey:       []byte(cfg.IdentityKey),
+			BcryptCost:        cfg.BcryptCost,
+			RegistrationWait:  cfg.RegistrationWait,
+			RateRegister:      cfg.RateRegister,
+			RateLoginFailures: cfg.RateLoginFailures,
+			TrustProxy:        cfg.TrustForwardedFor,
+		})
+		if a.listener, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+			cancel()
+			return nil, fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
+		}
+		a.httpServer = &http.Server{
+			Handler:           handler,
+			ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout:       15 * time.Second,
+			WriteTimeout:      30 * time.Second,
+			IdleTimeout:       90 * time.Second,
+			MaxHeaderBytes:    16 << 10,
+		}
+		a.goRun("api", func() error {
+			if err := a.httpServer.Serve(a.listener); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		})
+		logger.Info("API listening", "addr", a.listener.Addr().String())
+	}
+	return a, nil
+}
+
+// Addr is the bound HTTP address ("" without the API role).
+func (a *App) Addr() string {
+	if a.listener == nil {
+		return ""
+	}
+	return a.listener.Addr().String()
+}
+
+// Temporal is the app's Temporal client (tests read workflow history with it).
+func (a *App) Temporal() client.Client { return a.temporal }
+
+func (a *App) goRun(name string, f func() error) {
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		if err := f(); err != nil {
+			a.logger.Error("component stopped", "component", name, "err", err)
+			a.errMu.Lock()
+			if a.err == nil {
+				a.err = fmt.Errorf("%s: %w", name, err)
+			}
+			a.errMu.Unlock()
+			a.cancel()
+		}
+	}()
+}
+
+// Shutdown stops accepting requests, lets in-flight ones and running
+// activities finish within ctx, then closes every client in reverse order.
+func (a *App) Shutdown(ctx context.Context) error {
+	if a.httpServer != nil {
+		if err := a.httpServer.Shutdown(ctx); err != nil {
+			a.logger.Warn("HTTP shutdown", "err", err)
+		}
+	}
+	a.cancel()
+	done := make(chan struct{})
+	go func() { a.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		a.logger.Warn("shutdown deadline passed; closing anyway")
+	}
+	a.closeClients()
+	a.errMu.Lock()
+	defer a.errMu.Unlock()
+	return a.err
+}
+
+// Failed is closed... not needed: Err reports the first component failure.
+func (a *App) Err() error {
+	a.errMu.Lock()
+	defer a.errMu.Unlock()
+	return a.err
+}
+
+func (a *App) closeClients() {
+	if a.redis != nil {
+		_ = a.redis.Close()
+	}
+	if a.publisher != nil {
+		_ = a.publisher.Close()
+	}
+	if a.temporal != nil {
+		a.temporal.Close()
+	}
+	if a.pool != nil {
+		a.pool.Close()
+	}
+}

@@ -1,0 +1,168 @@
+// Package config reads the one Config struct from the environment, once, at
+// start-up. Every setting has a working local default; defaults that are
+// secrets are reported by DevDefaults so main can warn loudly.
+package config
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is every setting of every process.
+type Config struct {
+	DatabaseURL        string
+	AuthDatabaseURL    string // AUTH_DATABASE_URL, default DatabaseURL
+	LedgerDatabaseURL  string // LEDGER_DATABASE_URL, default DatabaseURL
+	NotifyDatabaseURL  string // NOTIFY_DATABASE_URL, default DatabaseURL
+	RabbitMQURL        string
+	EventsExchange     string // BANK_EVENTS_EXCHANGE, default bank.events
+	NotifierQueue      string // BANK_NOTIFIER_QUEUE, default bank.notifier
+	RedisURL           string
+	RedisPrefix        string // BANK_REDIS_PREFIX, default "" (channels notify:<user id>)
+	TemporalAddress    string
+	TemporalNamespace  string
+	HTTPAddr           string
+	MetricsAddr        string // METRICS_ADDR for the workers, default :9090
+	JWTSecret          string
+	JWTTTL             time.Duration
+	PayloadKey         string
+	IdentityKey        string // IDENTITY_KEY: HMAC key for KYC numbers and registration fingerprints
+	BcryptCost         int
+	RateRegister       int // registrations per minute per client address; 0 = off
+	RateLoginFailures  int // failed logins per minute per email and per address; 0 = off
+	KYCTimeout         time.Duration
+	RegistrationWait   time.Duration // how long POST /auth/register waits before 202
+	OperatorEmail      string
+	OperatorPassword   string
+	TrustForwardedFor  bool // BANK_TRUST_PROXY: take the client address from X-Forwarded-For
+	ShutdownTimeout    time.Duration
+	DatabaseMaxConns   int32
+	WorkerConcurrency  int
+	UICodecCORSOrigins []string
+}
+
+// Dev defaults. Each one that is a secret triggers a warning.
+const (
+	DevJWTSecret        = "dev-only-jwt-secret-change-me-0123456789"
+	DevIdentityKey      = "dev-only-identity-key-change-me-0123456789"
+	DevOperatorEmail    = "operator@bank.local"
+	DevOperatorPassword = "operator-dev-password"
+)
+
+// FromEnv reads the configuration from the process environment.
+func FromEnv() (Config, error) { return FromLookup(os.LookupEnv) }
+
+// FromLookup reads the configuration through lookup, so tests can pass a map.
+func FromLookup(lookup func(string) (string, bool)) (Config, error) {
+	r := reader{lookup: lookup}
+	c := Config{
+		DatabaseURL:       r.str("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bank?sslmode=disable"),
+		RabbitMQURL:       r.str("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/"),
+		EventsExchange:    r.str("BANK_EVENTS_EXCHANGE", "bank.events"),
+		NotifierQueue:     r.str("BANK_NOTIFIER_QUEUE", "bank.notifier"),
+		RedisURL:          r.str("REDIS_URL", "redis://127.0.0.1:6379/0"),
+		RedisPrefix:       r.str("BANK_REDIS_PREFIX", ""),
+		TemporalAddress:   r.str("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
+		TemporalNamespace: r.str("TEMPORAL_NAMESPACE", "default"),
+		HTTPAddr:          r.str("HTTP_ADDR", ":8080"),
+		MetricsAddr:       r.str("METRICS_ADDR", ":9090"),
+		JWTSecret:         r.str("JWT_SECRET", DevJWTSecret),
+		JWTTTL:            r.duration("JWT_TTL", time.Hour),
+		PayloadKey:        r.str("PAYLOAD_KEY", ""),
+		IdentityKey:       r.str("IDENTITY_KEY", DevIdentityKey),
+		BcryptCost:        r.integer("BCRYPT_COST", 12),
+		RateRegister:      r.integer("BANK_RATE_REGISTER", 10),
+		RateLoginFailures: r.integer("BANK_RATE_LOGIN_FAILURES", 5),
+		KYCTimeout:        r.duration("KYC_TIMEOUT", 2*time.Second),
+		RegistrationWait:  r.duration("BANK_REGISTRATION_WAIT", 5*time.Second),
+		OperatorEmail:     r.str("BANK_OPERATOR_EMAIL", DevOperatorEmail),
+		OperatorPassword:  r.str("BANK_OPERATOR_PASSWORD", DevOperatorPassword),
+		TrustForwardedFor: r.boolean("BANK_TRUST_PROXY", false),
+		ShutdownTimeout:   r.duration("SHUTDOWN_TIMEOUT", 15*time.Second),
+		DatabaseMaxConns:  int32(r.integer("DATABASE_MAX_CONNS", 20)),
+		WorkerConcurrency: r.integer("WORKER_CONCURRENCY", 64),
+	}
+	c.AuthDatabaseURL = r.str("AUTH_DATABASE_URL", c.DatabaseURL)
+	c.LedgerDatabaseURL = r.str("LEDGER_DATABASE_URL", c.DatabaseURL)
+	c.NotifyDatabaseURL = r.str("NOTIFY_DATABASE_URL", c.DatabaseURL)
+	c.UICodecCORSOrigins = strings.Split(r.str("BANK_CODEC_CORS_ORIGINS", "http://localhost:8233,http://127.0.0.1:8233"), ",")
+	if r.err != nil {
+		return Config{}, r.err
+	}
+	if c.BcryptCost < 4 || c.BcryptCost > 31 {
+		return Config{}, fmt.Errorf("BCRYPT_COST must be between 4 and 31, got %d", c.BcryptCost)
+	}
+	if len(c.JWTSecret) < 32 {
+		return Config{}, fmt.Errorf("JWT_SECRET must be at least 32 bytes")
+	}
+	if c.RateRegister < 0 || c.RateLoginFailures < 0 {
+		return Config{}, fmt.Errorf("rate limits must be >= 0 (0 turns one off)")
+	}
+	return c, nil
+}
+
+// DevDefaults names the secret settings still at their development default.
+func (c Config) DevDefaults() []string {
+	var out []string
+	if c.JWTSecret == DevJWTSecret {
+		out = append(out, "JWT_SECRET")
+	}
+	if c.IdentityKey == DevIdentityKey {
+		out = append(out, "IDENTITY_KEY")
+	}
+	if c.PayloadKey == "" {
+		out = append(out, "PAYLOAD_KEY")
+	}
+	return out
+}
+
+type reader struct {
+	lookup func(string) (string, bool)
+	err    error
+}
+
+func (r *reader) str(key, def string) string {
+	if v, ok := r.lookup(key); ok && v != "" {
+		return v
+	}
+	return def
+}
+
+func (r *reader) integer(key string, def int) int {
+	v, ok := r.lookup(key)
+	if !ok || v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil && r.err == nil {
+		r.err = fmt.Errorf("%s: %q is not an integer", key, v)
+	}
+	return n
+}
+
+func (r *reader) duration(key string, def time.Duration) time.Duration {
+	v, ok := r.lookup(key)
+	if !ok || v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil && r.err == nil {
+		r.err = fmt.Errorf("%s: %q is not a duration such as 5s", key, v)
+	}
+	return d
+}
+
+func (r *reader) boolean(key string, def bool) bool {
+	v, ok := r.lookup(key)
+	if !ok || v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil && r.err == nil {
+		r.err = fmt.Errorf("%s: %q is not a boolean", key, v)
+	}
+	return b
+}

@@ -1,0 +1,96 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/bankcore/bank/bank"
+)
+
+// Accounts is the ledger schema's account store.
+type Accounts struct{ pool *pgxpool.Pool }
+
+// NewAccounts returns the account store.
+func NewAccounts(pool *pgxpool.Pool) *Accounts { return &Accounts{pool: pool} }
+
+const accountColumns = `id, account_number, owner_id, tier, balance, created_at`
+
+func scanAccount(row pgx.Row) (bank.Account, error) {
+	var a bank.Account
+	var owner uuid.NullUUID
+	if err := row.Scan(&a.ID, &a.AccountNumber, &owner, &a.Tier, &a.Balance, &a.CreatedAt); err != nil {
+		return bank.Account{}, err
+	}
+	if owner.Valid {
+		a.OwnerID = owner.UUID.String()
+	}
+	return a, nil
+}
+
+// ProvisionDefault returns the user's default account, creating a TIER_1
+// account with a fresh random number when there is none. Idempotent by user
+// id, so a retried activity never opens a second account.
+func (s *Accounts) ProvisionDefault(ctx context.Context, ownerID string) (bank.Account, error) {
+	owner, err := uuid.Parse(ownerID)
+	if err != nil {
+		return bank.Account{}, fmt.Errorf("owner id %q: %w", ownerID, err)
+	}
+	for attempt := 0; attempt < 5; attempt++ {
+		a, err := scanAccount(s.pool.QueryRow(ctx, `
+			INSERT INTO ledger.accounts (account_number, owner_id, kind, is_default, tier)
+			VALUES ($1, $2, 'customer', true, $3)
+			ON CONFLICT (owner_id) WHERE is_default DO NOTHING
+			RETURNING `+accountColumns, bank.NewAccountNumber(), owner, string(bank.Tier1)))
+		switch {
+		case err == nil:
+			return a, nil
+		case errors.Is(err, pgx.ErrNoRows):
+			return scanAccount(s.pool.QueryRow(ctx, `SELECT `+accountColumns+`
+				FROM ledger.accounts WHERE owner_id = $1 AND is_default`, owner))
+		case isUniqueViolation(err, "accounts_account_number_key"):
+			continue // one in 900 million: draw another number
+		default:
+			return bank.Account{}, fmt.Errorf("insert account: %w", err)
+		}
+	}
+	return bank.Account{}, errors.New("could not draw a free account number")
+}
+
+// ByNumber returns a customer account by its number. Errors: NOT_FOUND.
+func (s *Accounts) ByNumber(ctx context.Context, number string) (bank.Account, error) {
+	if !bank.ValidAccountNumber(number) {
+		return bank.Account{}, bank.Errorf(bank.CodeNotFound, "account not found")
+	}
+	a, err := scanAccount(s.pool.QueryRow(ctx, `SELECT `+accountColumns+`
+		FROM ledger.accounts WHERE account_number = $1 AND kind = 'customer'`, number))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return bank.Account{}, bank.Errorf(bank.CodeNotFound, "account not found")
+	}
+	if err != nil {
+		return bank.Account{}, fmt.Errorf("read account: %w", err)
+	}
+	return a, nil
+}
+
+// ByOwner lists a user's accounts, oldest first.
+func (s *Accounts) ByOwner(ctx context.Context, ownerID string) ([]bank.Account, error) {
+	owner, err := uuid.Parse(ownerID)
+	if err != nil {
+		return nil, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+accountColumns+`
+		FROM ledger.accounts WHERE owner_id = $1 ORDER BY id`, owner)
+	if err != nil {
+		return nil, fmt.Errorf("list accounts: %w", err)
+	}
+	accounts, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (bank.Account, error) { return scanAccount(r) })
+	if err != nil {
+		return nil, fmt.Errorf("list accounts: %w", err)
+	}
+	return accounts, nil
+}
