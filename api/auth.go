@@ -148,7 +148,10 @@ func (s *Server) runRegistration(ctx context.Context, wfID string, in workflows.
 	defer cancel()
 	var res workflows.RegistrationResult
 	err = run.Get(waitCtx, &res)
-	if err != nil && waitCtx.Err() != nil {
+	var deadline *serviceerror.DeadlineExceeded
+	// The SDK may give its long poll a deadline a little shorter than ours,
+	// so its own timeout counts as ours.
+	if err != nil && (waitCtx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.As(err, &deadline)) {
 		return res, context.DeadlineExceeded
 	}
 	return res, err
@@ -286,7 +289,7 @@ func registrationError(err error) error {
 	if errors.As(err, &be) {
 		return err
 	}
-	return bank.Errorf(bank.CodeInternal, "registration failed")
+	return fmt.Errorf("%w (%w)", bank.Errorf(bank.CodeInternal, "registration failed"), err)
 }
 
 // unavailable reports Temporal being unreachable as a 503, not a 500; the

@@ -51,6 +51,7 @@ type App struct {
 	listener   net.Listener
 
 	cancel context.CancelFunc
+	failed chan struct{}
 	wg     sync.WaitGroup
 	errMu  sync.Mutex
 	err    error
@@ -59,7 +60,7 @@ type App struct {
 // Start connects to every dependency the roles need and starts them. It
 // returns once the HTTP listener is bound and the workers are polling.
 func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, roles Roles) (_ *App, err error) {
-	a := &App{cfg: cfg, logger: logger}
+	a := &App{cfg: cfg, logger: logger, failed: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			a.closeClients()
@@ -181,6 +182,7 @@ func (a *App) goRun(name string, f func() error) {
 			a.errMu.Lock()
 			if a.err == nil {
 				a.err = fmt.Errorf("%s: %w", name, err)
+				close(a.failed)
 			}
 			a.errMu.Unlock()
 			a.cancel()
@@ -210,7 +212,10 @@ func (a *App) Shutdown(ctx context.Context) error {
 	return a.err
 }
 
-// Failed is closed... not needed: Err reports the first component failure.
+// Done is closed when a component fails (the app should then shut down).
+func (a *App) Done() <-chan struct{} { return a.failed }
+
+// Err reports the first component failure.
 func (a *App) Err() error {
 	a.errMu.Lock()
 	defer a.errMu.Unlock()
