@@ -70,7 +70,7 @@ func ErrorCode(err error) Code {
 		return ""
 	}
 	var e *Error
-	if errors.As(err, &e) {
+	if errors.As(err, &e) && e != nil { // a typed nil *Error carries no code
 		return e.Code
 	}
 	return CodeInternal
@@ -80,7 +80,7 @@ func ErrorCode(err error) Code {
 // get a generic message so internals are never echoed.
 func ErrorMessage(err error) string {
 	var e *Error
-	if errors.As(err, &e) {
+	if errors.As(err, &e) && e != nil {
 		return e.Message
 	}
 	return "internal error"

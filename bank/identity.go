@@ -47,7 +47,7 @@ type KYC struct {
 
 var (
 	elevenDigits = regexp.MustCompile(`^[0-9]{11}$`)
-	idCard       = regexp.MustCompile(`^[A-Z]{2}[0-9]{7,9}$`)
+	idCard       = regexp.MustCompile(`^[A-Za-z]{2}[0-9]{7,9}$`) // ASCII only: checked before upper-casing
 	e164         = regexp.MustCompile(`^\+[1-9][0-9]{7,14}$`)
 	ngLocal      = regexp.MustCompile(`^0[789][01][0-9]{8}$`)
 )
@@ -61,10 +61,12 @@ func NormalizeKYC(k KYC) (KYC, error) {
 			return KYC{}, Invalid("kyc.number", "%s must be 11 digits", k.Type)
 		}
 	case KYCIDCard:
-		k.Number = strings.ToUpper(k.Number)
+		// Check before upper-casing: strings.ToUpper maps non-ASCII
+		// look-alikes such as 'ſ' (U+017F) and 'ı' (U+0131) to 'S' and 'I'.
 		if !idCard.MatchString(k.Number) {
 			return KYC{}, Invalid("kyc.number", "ID_CARD must be 2 letters followed by 7 to 9 digits")
 		}
+		k.Number = strings.ToUpper(k.Number)
 	default:
 		return KYC{}, Invalid("kyc.type", "must be one of NIN, BVN, ID_CARD")
 	}

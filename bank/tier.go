@@ -29,12 +29,21 @@ var tierRank = map[Tier]int{Tier1: 1, Tier2: 2, Tier3: 3}
 // Valid reports whether t is a known tier.
 func (t Tier) Valid() bool { _, ok := tierRank[t]; return ok }
 
-// Limits returns the tier's limits; an unknown tier gets the strictest.
+// Limits returns the tier's limits; an unknown tier gets the strictest. The
+// pointers are fresh copies, so a caller cannot change a tier's limits.
 func (t Tier) Limits() Limits {
-	if l, ok := tierLimits[t]; ok {
-		return l
+	l, ok := tierLimits[t]
+	if !ok {
+		l = tierLimits[Tier1]
 	}
-	return tierLimits[Tier1]
+	return Limits{SingleTransaction: copyMoney(l.SingleTransaction), MaxBalance: copyMoney(l.MaxBalance)}
+}
+
+func copyMoney(m *Money) *Money {
+	if m == nil {
+		return nil
+	}
+	return moneyPtr(*m)
 }
 
 // Higher reports whether t ranks above other.
