@@ -1,0 +1,320 @@
+// Command histgen regenerates the workflow histories that the replay tests in
+// package workflows read (workflows/testdata/*.json):
+//
+//	go run ./workflows/internal/histgen -out workflows/testdata
+//
+// It starts a Temporal dev server (`temporal server start-dev`, in memory, on
+// free ports), runs a worker in this process with the real Registration
+// workflow and the real activity structs over in-memory fakes of their
+// dependencies (no database, broker or KYC registry), and the same encrypting
+// data converter as production with the publicly known dev key. It runs every
+// case of package fixture, checks each outcome, writes each history as JSON
+// (protojson of history.History, the format of
+// worker.WorkflowReplayer.ReplayWorkflowHistoryFromJSONFile and of
+// `temporal workflow show --output json`) and stops the server.
+//
+// Regenerate only when the workflow changes on purpose in a way that old
+// histories can no longer replay (and then version the change instead, if
+// registrations may be running in production). The Temporal CLI is found by
+// -temporal, else $TEMPORAL_CLI, else `temporal` on $PATH, else
+// $(go env GOPATH)/bin/temporal.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/temporalproto"
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/bankcore/bank/activities"
+	"github.com/bankcore/bank/bank"
+	"github.com/bankcore/bank/internal/codec"
+	"github.com/bankcore/bank/workflows"
+	"github.com/bankcore/bank/workflows/internal/histgen/fixture"
+)
+
+// identity replaces the default worker/client identity (pid@hostname), which
+// would otherwise end up in the committed histories.
+const identity = "histgen"
+
+func main() {
+	out := flag.String("out", "", "directory to write the histories to (required), e.g. workflows/testdata")
+	cli := flag.String("temporal", "", "path of the Temporal CLI (default: $TEMPORAL_CLI, $PATH, $(go env GOPATH)/bin)")
+	flag.Parse()
+	if *out == "" {
+		flag.Usage()
+		os.Exit(2)
+	}
+	if err := run(*out, *cli); err != nil {
+		fmt.Fprintln(os.Stderr, "histgen:", err)
+		os.Exit(1)
+	}
+}
+
+func run(outDir, cliPath string) error {
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return err
+	}
+	if cliPath == "" {
+		var err error
+		if cliPath, err = findCLI(); err != nil {
+			return err
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+
+	logger := sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	srv, err := startDevServer(ctx, cliPath)
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+
+	c, err := dial(ctx, srv.hostPort, logger)
+	if err != nil {
+		srv.stop() // the output buffer is written until the process ends
+		return fmt.Errorf("%w\nserver output:\n%s", err, srv.output.String())
+	}
+	defer c.Close()
+
+	workers := []worker.Worker{
+		worker.New(c, workflows.QueueRegistration, worker.Options{Identity: identity}),
+		worker.New(c, workflows.QueueAccounts, worker.Options{Identity: identity}),
+		worker.New(c, workflows.QueueNotify, worker.Options{Identity: identity}),
+	}
+	workers[0].RegisterWorkflow(workflows.Registration)
+	workers[0].RegisterActivity(&activities.Registration{
+		KYC:         fakeKYC{},
+		Users:       fakeUsers{},
+		IdentityKey: []byte("histgen-identity-key"),
+	})
+	workers[1].RegisterActivity(&activities.Accounts{Accounts: fakeAccounts{}})
+	workers[2].RegisterActivity(&activities.Events{Publisher: fakePublisher{}})
+	for _, w := range workers {
+		if err := w.Start(); err != nil {
+			return err
+		}
+		defer w.Stop()
+	}
+
+	for _, tc := range fixture.Cases {
+		if err := record(ctx, c, tc, outDir); err != nil {
+			return fmt.Errorf("%s: %w", tc.Name, err)
+		}
+	}
+	return nil
+}
+
+// record runs one case, checks its outcome and writes its history.
+func record(ctx context.Context, c client.Client, tc fixture.Case, outDir string) error {
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       tc.WorkflowID(),
+		TaskQueue:                workflows.QueueRegistration,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowExecutionTimeout: time.Minute,
+	}, workflows.Registration, tc.Input)
+	if err != nil {
+		return err
+	}
+	var res workflows.RegistrationResult
+	err = run.Get(ctx, &res)
+	switch {
+	case tc.Outcome == "" && err != nil:
+		return fmt.Errorf("want success, got %w", err)
+	case tc.Outcome == "" && (res.User.ID != tc.UserID || res.Account.AccountNumber != tc.AccountNumber):
+		return fmt.Errorf("unexpected result: user %q, account %q", res.User.ID, res.Account.AccountNumber)
+	case tc.Outcome != "" && activities.CodeOf(err) != tc.Outcome:
+		return fmt.Errorf("want failure %s, got %v", tc.Outcome, err)
+	}
+
+	hist := &historypb.History{}
+	it := c.GetWorkflowHistory(ctx, run.GetID(), run.GetRunID(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			return err
+		}
+		hist.Events = append(hist.Events, ev)
+	}
+	raw, err := temporalproto.CustomJSONMarshalOptions{}.Marshal(hist)
+	if err != nil {
+		return err
+	}
+	// protojson deliberately varies its whitespace; re-indent for stable diffs.
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, raw, "", "  "); err != nil {
+		return err
+	}
+	buf.WriteByte('\n')
+	path := filepath.Join(outDir, tc.Name+".json")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		return err
+	}
+	fmt.Printf("wrote %s (%d events)\n", path, len(hist.Events))
+	return nil
+}
+
+// Fakes of the activities' dependencies, answering from package fixture.
+
+type fakeKYC struct{}
+
+func (fakeKYC) Verify(_ context.Context, k bank.KYC) error {
+	if k.Number == fixture.KYCNoMatch {
+		return bank.Errorf(bank.CodeKYCFailed, "identity could not be verified")
+	}
+	return nil
+}
+
+type fakeUsers struct{}
+
+func (fakeUsers) CreateCustomer(_ context.Context, in bank.NewCustomer) (bank.User, error) {
+	if in.Email == fixture.EmailTaken {
+		return bank.User{}, bank.Errorf(bank.CodeEmailTaken, "email is already registered")
+	}
+	for _, tc := range fixture.Cases {
+		if tc.Input.Email == in.Email {
+			return bank.User{
+				ID:        tc.UserID,
+				Email:     in.Email,
+				FullName:  in.FullName,
+				Phone:     in.Phone,
+				Role:      bank.RoleCustomer,
+				CreatedAt: time.Now().UTC(),
+			}, nil
+		}
+	}
+	return bank.User{}, errors.New("fake user store: no fixture for this email")
+}
+
+type fakeAccounts struct{}
+
+func (fakeAccounts) ProvisionDefault(_ context.Context, ownerID string) (bank.Account, error) {
+	for _, tc := range fixture.Cases {
+		if tc.UserID != "" && tc.UserID == ownerID {
+			return bank.Account{
+				AccountNumber: tc.AccountNumber,
+				OwnerID:       ownerID,
+				Tier:          bank.Tier1,
+				CreatedAt:     time.Now().UTC(),
+			}, nil
+		}
+	}
+	return bank.Account{}, fmt.Errorf("fake account store: no fixture for owner %q", ownerID)
+}
+
+type fakePublisher struct{}
+
+func (fakePublisher) Publish(context.Context, bank.Event) error { return nil }
+
+// Dev server.
+
+type devServer struct {
+	cmd      *exec.Cmd
+	cancel   context.CancelFunc
+	hostPort string
+	output   *bytes.Buffer
+}
+
+func startDevServer(ctx context.Context, cliPath string) (*devServer, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	uiPort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	args := []string{"server", "start-dev",
+		"--ip", "127.0.0.1", "--port", strconv.Itoa(port), "--ui-port", strconv.Itoa(uiPort), "--headless",
+		"--log-level", "error"}
+	for _, name := range workflows.SearchAttributes {
+		args = append(args, "--search-attribute", name+"=Keyword")
+	}
+	srvCtx, cancel := context.WithCancel(ctx)
+	cmd := exec.CommandContext(srvCtx, cliPath, args...)
+	// Stop gracefully when the context ends; kill if that takes too long.
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 10 * time.Second
+	var output bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &output, &output
+	if err := cmd.Start(); err != nil {
+		cancel()
+		return nil, fmt.Errorf("starting %s: %w", cliPath, err)
+	}
+	return &devServer{cmd: cmd, cancel: cancel, hostPort: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), output: &output}, nil
+}
+
+// stop ends the server (SIGTERM, then SIGKILL after WaitDelay); calling it
+// again is harmless.
+func (s *devServer) stop() {
+	s.cancel()
+	_ = s.cmd.Wait() // exit status after SIGTERM is not interesting
+}
+
+// dial connects once the server answers; a cold dev server takes a few
+// seconds.
+func dial(ctx context.Context, hostPort string, logger sdklog.Logger) (client.Client, error) {
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		c, err := client.DialContext(ctx, client.Options{
+			HostPort:      hostPort,
+			Identity:      identity,
+			Logger:        logger,
+			DataConverter: codec.NewDataConverter(codec.DevKeyring()),
+		})
+		if err == nil {
+			return c, nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return nil, fmt.Errorf("dev server at %s did not come up: %w", hostPort, err)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	return port, l.Close()
+}
+
+func findCLI() (string, error) {
+	if p := os.Getenv("TEMPORAL_CLI"); p != "" {
+		return p, nil
+	}
+	if p, err := exec.LookPath("temporal"); err == nil {
+		return p, nil
+	}
+	out, err := exec.Command("go", "env", "GOPATH").Output()
+	if err == nil {
+		for _, dir := range filepath.SplitList(strings.TrimSpace(string(out))) {
+			p := filepath.Join(dir, "bin", "temporal")
+			if _, err := os.Stat(p); err == nil {
+				return p, nil
+			}
+		}
+	}
+	return "", errors.New("temporal CLI not found: pass -temporal or set $TEMPORAL_CLI")
+}

@@ -1,0 +1,206 @@
+package workflows_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/proxy"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/bankcore/bank/internal/codec"
+	"github.com/bankcore/bank/workflows"
+	"github.com/bankcore/bank/workflows/internal/histgen/fixture"
+)
+
+// The histories in testdata were recorded from a real dev server by
+//
+//	go run ./workflows/internal/histgen -out workflows/testdata
+//
+// Replaying them proves that today's workflow code makes the same decisions
+// as the code that wrote them: a change that would break registrations
+// already running in production fails here. Do not regenerate them to make
+// this test pass; version the change (workflow.GetVersion) instead.
+
+func historyPath(tc fixture.Case) string {
+	return filepath.Join("testdata", tc.Name+".json")
+}
+
+func TestReplayRegistrationHistories(t *testing.T) {
+	for _, tc := range fixture.Cases {
+		t.Run(tc.Name, func(t *testing.T) {
+			replayer, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{
+				// The payloads are sealed; without the key the input cannot be decoded.
+				DataConverter: codec.NewDataConverter(codec.DevKeyring()),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			replayer.RegisterWorkflow(workflows.Registration)
+			if err := replayer.ReplayWorkflowHistoryFromJSONFile(nil, historyPath(tc)); err != nil {
+				t.Fatalf("replaying %s: %v", historyPath(tc), err)
+			}
+		})
+	}
+}
+
+// TestHistoriesShowTheirCase guards the fixtures themselves: each committed
+// history has the shape its case claims, so the replay test exercises what
+// it says it does (a regenerated history of the wrong branch would still
+// replay).
+func TestHistoriesShowTheirCase(t *testing.T) {
+	for _, tc := range fixture.Cases {
+		t.Run(tc.Name, func(t *testing.T) {
+			hist := loadHistory(t, tc)
+			events := hist.GetEvents()
+
+			var scheduled []string
+			for _, ev := range events {
+				if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil {
+					scheduled = append(scheduled, a.GetActivityType().GetName())
+				}
+			}
+			if !slices.Equal(scheduled, tc.Activities) {
+				t.Errorf("scheduled activities = %v, want %v", scheduled, tc.Activities)
+			}
+
+			started := events[0].GetWorkflowExecutionStartedEventAttributes()
+			if got := started.GetWorkflowType().GetName(); got != "Registration" {
+				t.Errorf("workflow type = %q", got)
+			}
+			var in workflows.RegistrationInput
+			dc := codec.NewDataConverter(codec.DevKeyring())
+			if err := dc.FromPayloads(started.GetInput(), &in); err != nil {
+				t.Fatalf("decoding the input: %v", err)
+			}
+			if in.Nonce != tc.Input.Nonce || in.Email != tc.Input.Email {
+				t.Errorf("history input (nonce %q) is not case %s's", in.Nonce, tc.Name)
+			}
+
+			last := events[len(events)-1]
+			if tc.Outcome == "" {
+				if last.GetEventType() != enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED {
+					t.Fatalf("last event = %v, want completed", last.GetEventType())
+				}
+				var res workflows.RegistrationResult
+				if err := dc.FromPayloads(last.GetWorkflowExecutionCompletedEventAttributes().GetResult(), &res); err != nil {
+					t.Fatalf("decoding the result: %v", err)
+				}
+				if res.User.ID != tc.UserID || res.Account.AccountNumber != tc.AccountNumber || res.Nonce != tc.Input.Nonce {
+					t.Errorf("result = user %q account %q nonce %q", res.User.ID, res.Account.AccountNumber, res.Nonce)
+				}
+				return
+			}
+			if last.GetEventType() != enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED {
+				t.Fatalf("last event = %v, want failed", last.GetEventType())
+			}
+			failure := last.GetWorkflowExecutionFailedEventAttributes().GetFailure()
+			app := failure.GetApplicationFailureInfo()
+			if app.GetType() != string(tc.Outcome) || !app.GetNonRetryable() {
+				t.Errorf("failure type %q non-retryable %v, want %s non-retryable", app.GetType(), app.GetNonRetryable(), tc.Outcome)
+			}
+			var detail workflows.RegistrationFailure
+			if err := dc.FromPayloads(app.GetDetails(), &detail); err != nil {
+				t.Fatalf("decoding the failure detail: %v", err)
+			}
+			if detail.Nonce != tc.Input.Nonce {
+				t.Errorf("failure nonce = %q, want %q", detail.Nonce, tc.Input.Nonce)
+			}
+		})
+	}
+}
+
+// TestHistoriesHoldNoPlaintextPII checks what an operator (or anyone with
+// access to the Temporal database) sees: the personal data histgen registered
+// must not appear in the clear, neither in the JSON text nor inside any
+// payload that is not sealed by the codec (protojson base64-encodes payload
+// data, so a text search alone would miss an unencrypted payload).
+func TestHistoriesHoldNoPlaintextPII(t *testing.T) {
+	var needles []string
+	for _, tc := range fixture.Cases {
+		needles = append(needles, tc.PII()...)
+	}
+	for _, tc := range fixture.Cases {
+		t.Run(tc.Name, func(t *testing.T) {
+			raw, err := os.ReadFile(historyPath(tc))
+			if err != nil {
+				t.Fatal(err)
+			}
+			hist := loadHistory(t, tc)
+
+			var sealed, clear []*commonpb.Payload
+			err = proxy.VisitPayloads(context.Background(), hist, proxy.VisitPayloadsOptions{
+				Visitor: func(_ *proxy.VisitPayloadsContext, ps []*commonpb.Payload) ([]*commonpb.Payload, error) {
+					for _, p := range ps {
+						if string(p.GetMetadata()[converter.MetadataEncoding]) == codec.MetadataEncodingEncrypted {
+							sealed = append(sealed, p)
+						} else {
+							clear = append(clear, p)
+						}
+					}
+					return ps, nil
+				},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			visible := [][]byte{raw}
+			for _, p := range clear {
+				visible = append(visible, p.GetData())
+				for _, v := range p.GetMetadata() {
+					visible = append(visible, v)
+				}
+			}
+			for _, n := range needles {
+				for _, v := range visible {
+					if bytes.Contains(v, []byte(n)) {
+						t.Errorf("%s shows %q in the clear", historyPath(tc), n)
+						break
+					}
+				}
+			}
+
+			// Not vacuous: the PII is in there, sealed, and the dev key opens it.
+			opened, err := codec.NewCodec(codec.DevKeyring()).Decode(sealed)
+			if err != nil {
+				t.Fatalf("opening sealed payloads: %v", err)
+			}
+			var plain strings.Builder
+			for _, p := range opened {
+				plain.Write(p.GetData())
+			}
+			for _, n := range tc.PII() {
+				if !strings.Contains(plain.String(), n) {
+					t.Errorf("%q not found in the decrypted payloads of %s: the fixture and the history disagree", n, historyPath(tc))
+				}
+			}
+		})
+	}
+}
+
+func loadHistory(t *testing.T, tc fixture.Case) *historypb.History {
+	t.Helper()
+	f, err := os.Open(historyPath(tc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = f.Close() }() // read-only
+	hist, err := client.HistoryFromJSON(f, client.HistoryJSONOptions{})
+	if err != nil {
+		t.Fatalf("parsing %s: %v", historyPath(tc), err)
+	}
+	if len(hist.GetEvents()) == 0 {
+		t.Fatalf("%s has no events", historyPath(tc))
+	}
+	return hist
+}
