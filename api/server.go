@@ -31,6 +31,12 @@ type Accounts interface {
 	ByOwner(ctx context.Context, ownerID string) ([]bank.Account, error)
 }
 
+// Ledger is what the API reads of postings. Errors: NOT_FOUND.
+type Ledger interface {
+	ByKey(ctx context.Context, keyOwner, reference string) (bank.Transfer, error)
+	Entries(ctx context.Context, accountNumber string, limit int, before int64) ([]bank.Entry, int64, error)
+}
+
 // Check is one dependency /readyz probes.
 type Check struct {
 	Name string
@@ -42,6 +48,7 @@ type Deps struct {
 	Logger   *slog.Logger
 	Users    Users
 	Accounts Accounts
+	Ledger   Ledger
 	Temporal client.Client
 	Tokens   *token.Issuer
 	Checks   []Check
@@ -49,8 +56,10 @@ type Deps struct {
 	IdentityKey       []byte
 	BcryptCost        int
 	RegistrationWait  time.Duration
-	RateRegister      int // per minute per client address; 0 = off
-	RateLoginFailures int // per minute per email and per address; 0 = off
+	TransferWait      time.Duration // how long POST /transfers waits before 202
+	SystemAccount     string        // the funding account deposits come from
+	RateRegister      int           // per minute per client address; 0 = off
+	RateLoginFailures int           // per minute per email and per address; 0 = off
 	TrustProxy        bool
 }
 
@@ -92,6 +101,10 @@ func New(d Deps) http.Handler {
 		r.Use(authenticate(d.Tokens))
 		r.Get("/me", s.me)
 		r.Get("/accounts/{number}", s.account)
+		r.Get("/accounts/{number}/transactions", s.transactions)
+		r.Post("/transfers", s.transfer)
+		r.Get("/transfers/{reference}", s.transferByReference)
+		r.With(requireOperator).Post("/accounts/{number}/deposits", s.deposit)
 	})
 	return r
 }

@@ -9,6 +9,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/bankcore/bank/activities"
 	"github.com/bankcore/bank/workflows"
@@ -19,6 +20,7 @@ type Activities struct {
 	Registration *activities.Registration
 	Accounts     *activities.Accounts
 	Events       *activities.Events
+	Ledger       *activities.Ledger
 }
 
 // Options tune the workers.
@@ -38,10 +40,18 @@ func New(c client.Client, acts Activities, opts Options) []worker.Worker {
 	acc := worker.New(c, workflows.QueueAccounts, wo)
 	acc.RegisterActivity(acts.Accounts)
 
+	// Transfers run their posting and publishing as local activities, so
+	// those are registered where the workflow runs.
+	trf := worker.New(c, workflows.QueueTransfers, wo)
+	trf.RegisterWorkflow(workflows.Transfer)
+	trf.RegisterWorkflowWithOptions(workflows.Transfer, workflow.RegisterOptions{Name: workflows.DepositWorkflow})
+	trf.RegisterActivity(acts.Ledger)
+	trf.RegisterActivity(acts.Events)
+
 	ntf := worker.New(c, workflows.QueueNotify, wo)
 	ntf.RegisterActivity(acts.Events)
 
-	return []worker.Worker{reg, acc, ntf}
+	return []worker.Worker{reg, acc, trf, ntf}
 }
 
 // Run starts the workers and blocks until ctx is done, then stops them,

@@ -102,6 +102,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, roles Ro
 
 	users := postgres.NewUsers(a.pool)
 	accounts := postgres.NewAccounts(a.pool)
+	ledger := postgres.NewLedger(a.pool)
 
 	if roles.Worker {
 		ws := workers.New(a.temporal, workers.Activities{
@@ -112,6 +113,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, roles Ro
 			},
 			Accounts: &activities.Accounts{Accounts: accounts},
 			Events:   &activities.Events{Publisher: a.publisher},
+			Ledger:   &activities.Ledger{Ledger: ledger},
 		}, workers.Options{MaxConcurrentActivities: cfg.WorkerConcurrency})
 		a.goRun("workers", func() error { return workers.Run(runCtx, ws) })
 	}
@@ -121,6 +123,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, roles Ro
 			Logger:   logger.With("component", "api"),
 			Users:    users,
 			Accounts: accounts,
+			Ledger:   ledger,
 			Temporal: a.temporal,
 			Tokens:   token.NewIssuer([]byte(cfg.JWTSecret), cfg.JWTTTL),
 			Checks: []api.Check{
@@ -135,6 +138,8 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, roles Ro
 			IdentityKey:       []byte(cfg.IdentityKey),
 			BcryptCost:        cfg.BcryptCost,
 			RegistrationWait:  cfg.RegistrationWait,
+			TransferWait:      cfg.TransferWait,
+			SystemAccount:     postgres.SystemAccountNumber,
 			RateRegister:      cfg.RateRegister,
 			RateLoginFailures: cfg.RateLoginFailures,
 			TrustProxy:        cfg.TrustForwardedFor,

@@ -35,6 +35,7 @@ type Config struct {
 	RateLoginFailures  int // failed logins per minute per email and per address; 0 = off
 	KYCTimeout         time.Duration
 	RegistrationWait   time.Duration // how long POST /auth/register waits before 202
+	TransferWait       time.Duration // how long POST /transfers waits before 202
 	OperatorEmail      string
 	OperatorPassword   string
 	TrustForwardedFor  bool // BANK_TRUST_PROXY: take the client address from X-Forwarded-For
@@ -78,6 +79,7 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 		RateLoginFailures: r.integer("BANK_RATE_LOGIN_FAILURES", 5),
 		KYCTimeout:        r.duration("KYC_TIMEOUT", 2*time.Second),
 		RegistrationWait:  r.duration("BANK_REGISTRATION_WAIT", 5*time.Second),
+		TransferWait:      r.duration("BANK_TRANSFER_WAIT", 5*time.Second),
 		OperatorEmail:     r.str("BANK_OPERATOR_EMAIL", DevOperatorEmail),
 		OperatorPassword:  r.str("BANK_OPERATOR_PASSWORD", DevOperatorPassword),
 		TrustForwardedFor: r.boolean("BANK_TRUST_PROXY", false),

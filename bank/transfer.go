@@ -1,0 +1,136 @@
+package bank
+
+import (
+	"crypto/sha256"
+	"math"
+	"regexp"
+	"strconv"
+	"time"
+)
+
+// TransferStatus is where a transfer stands.
+type TransferStatus string
+
+// Transfer statuses.
+const (
+	StatusPending   TransferStatus = "PENDING"
+	StatusCompleted TransferStatus = "COMPLETED"
+	StatusFailed    TransferStatus = "FAILED"
+)
+
+// TransferKind tells customer transfers from operator deposits.
+type TransferKind string
+
+// Transfer kinds.
+const (
+	KindTransfer TransferKind = "transfer"
+	KindDeposit  TransferKind = "deposit"
+)
+
+// SystemKeyOwner owns the idempotency keys of deposits: deposits are keyed by
+// reference alone, whichever operator sends them.
+const SystemKeyOwner = "00000000-0000-0000-0000-000000000000"
+
+// Transfer is one movement of money between two ledger accounts, keyed by
+// (KeyOwner, Reference).
+type Transfer struct {
+	ID          string         `json:"id"`
+	Kind        TransferKind   `json:"kind"`
+	KeyOwner    string         `json:"key_owner"`
+	Reference   string         `json:"reference"`
+	RequestHash []byte         `json:"request_hash"`
+	FromAccount string         `json:"from_account"`
+	ToAccount   string         `json:"to_account"`
+	FromOwnerID string         `json:"from_owner_id,omitempty"`
+	ToOwnerID   string         `json:"to_owner_id,omitempty"`
+	Amount      Money          `json:"amount"`
+	Narration   string         `json:"narration"`
+	Status      TransferStatus `json:"status"`
+	FailureCode Code           `json:"failure_code,omitempty"`
+	CreatedBy   string         `json:"created_by"`
+	CreatedAt   time.Time      `json:"created_at"`
+	CompletedAt *time.Time     `json:"completed_at,omitempty"`
+}
+
+// TransferRequest is a validated request to move money.
+type TransferRequest struct {
+	Kind        TransferKind
+	KeyOwner    string // the caller's user id; SystemKeyOwner for deposits
+	Reference   string
+	FromAccount string
+	ToAccount   string
+	Amount      Money
+	Narration   string
+	CreatedBy   string // who asked: the customer or the operator
+}
+
+// Hash is the digest of the request's canonical form: the same key with
+// another hash is IDEMPOTENCY_KEY_REUSED.
+func (r TransferRequest) Hash() []byte {
+	h := sha256.New()
+	for _, p := range []string{string(r.Kind), r.FromAccount, r.ToAccount, strconv.FormatInt(int64(r.Amount), 10), Currency, r.Narration} {
+		h.Write([]byte(strconv.Itoa(len(p))))
+		h.Write([]byte{':'})
+		h.Write([]byte(p))
+	}
+	return h.Sum(nil)
+}
+
+var referencePattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
+
+// ValidateReference checks an idempotency key: 1-64 of [A-Za-z0-9._:-].
+func ValidateReference(field, ref string) error {
+	if !referencePattern.MatchString(ref) {
+		return Invalid(field, "must be 1 to 64 characters of A-Z a-z 0-9 . _ : -")
+	}
+	return nil
+}
+
+// MaxNarrationRunes bounds a narration.
+const MaxNarrationRunes = 140
+
+// Party is an account as the posting rules see it, read under its row lock.
+type Party struct {
+	ID      int64
+	System  bool // the funding account: no limits, may go below zero
+	Tier    Tier
+	Balance Money
+}
+
+// CheckTransfer applies the contract's rules, in the contract's order, to a
+// movement of amount from one locked account to another. It returns "" when
+// the transfer may proceed, else the refusal code.
+func CheckTransfer(from, to Party, amount Money) Code {
+	if from.ID == to.ID {
+		return CodeSameAccount
+	}
+	if !from.System {
+		if l := from.Tier.Limits().SingleTransaction; l != nil && amount > *l {
+			return CodeSingleLimit
+		}
+		if from.Balance < amount {
+			return CodeInsufficientFunds
+		}
+	}
+	if !to.System {
+		if to.Balance > Money(math.MaxInt64)-amount {
+			return CodeReceiverLimit // beyond what the ledger can hold
+		}
+		if l := to.Tier.Limits().MaxBalance; l != nil && to.Balance+amount > *l {
+			return CodeReceiverLimit
+		}
+	}
+	return ""
+}
+
+// Entry is one side of a posted transfer as an account's history shows it.
+type Entry struct {
+	ID                  int64
+	TransferReference   string
+	Direction           string // DEBIT or CREDIT
+	Amount              Money
+	BalanceAfter        Money
+	CounterpartyAccount string
+	Narration           string
+	CreatedAt           time.Time
+}

@@ -1,0 +1,300 @@
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/bankcore/bank/bank"
+)
+
+// Ledger is the ledger schema's posting store.
+type Ledger struct{ pool *pgxpool.Pool }
+
+// NewLedger returns the ledger store.
+func NewLedger(pool *pgxpool.Pool) *Ledger { return &Ledger{pool: pool} }
+
+// SystemAccountNumber is the funding account deposits come from.
+const SystemAccountNumber = "0000000000"
+
+type lockedAccount struct {
+	party  bank.Party
+	number string
+	owner  string
+}
+
+// Post moves money in one transaction: both accounts are locked in id order
+// (so opposite transfers cannot deadlock), the rules decide under the locks,
+// and the transfer row, entries and balances are written together. The
+// (key owner, reference) key makes it idempotent: a retry, a crash after
+// commit or a concurrent duplicate gets the stored transfer and moves
+// nothing. A refusal is stored too (status FAILED) and sticks to its key.
+// Errors: NOT_FOUND (an account does not exist or the sender is not the
+// key's owner), IDEMPOTENCY_KEY_REUSED.
+func (l *Ledger) Post(ctx context.Context, req bank.TransferRequest) (bank.Transfer, error) {
+	var out bank.Transfer
+	// Ordered locking leaves no deadlock, but a retry here keeps any that a
+	// future change might introduce from ever reaching a caller.
+	for attempt := 0; ; attempt++ {
+		err := pgx.BeginFunc(ctx, l.pool, func(tx pgx.Tx) error {
+			var err error
+			out, err = post(ctx, tx, req)
+			return err
+		})
+		var pgErr *pgconn.PgError
+		if attempt < 3 && errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001") {
+			continue
+		}
+		return out, err
+	}
+}
+
+func post(ctx context.Context, tx pgx.Tx, req bank.TransferRequest) (bank.Transfer, error) {
+	from, to, err := lockAccounts(ctx, tx, req.FromAccount, req.ToAccount)
+	if err != nil {
+		return bank.Transfer{}, err
+	}
+	if req.Kind == bank.KindTransfer && from.owner != req.KeyOwner {
+		return bank.Transfer{}, bank.Errorf(bank.CodeNotFound, "account not found")
+	}
+	if req.Kind == bank.KindDeposit && !from.party.System {
+		return bank.Transfer{}, errors.New("deposits come from the system account")
+	}
+
+	code := bank.CheckTransfer(from.party, to.party, req.Amount)
+	status := bank.StatusCompleted
+	var failure *string
+	if code != "" {
+		status = bank.StatusFailed
+		s := string(code)
+		failure = &s
+	}
+	t := bank.Transfer{
+		ID: uuid.NewString(), Kind: req.Kind, KeyOwner: req.KeyOwner, Reference: req.Reference,
+		RequestHash: req.Hash(), FromAccount: from.number, ToAccount: to.number,
+		FromOwnerID: from.owner, ToOwnerID: to.owner, Amount: req.Amount, Narration: req.Narration,
+		Status: status, FailureCode: code, CreatedBy: req.CreatedBy,
+	}
+	err = tx.QueryRow(ctx, `
+		INSERT INTO ledger.transfers (id, kind, key_owner, reference, request_hash, from_account_id, to_account_id,
+			amount, narration, status, failure_code, created_by, completed_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, now())
+		ON CONFLICT (key_owner, reference) DO NOTHING
+		RETURNING created_at, completed_at`,
+		t.ID, string(t.Kind), t.KeyOwner, t.Reference, t.RequestHash, from.party.ID, to.party.ID,
+		int64(t.Amount), t.Narration, string(t.Status), failure, t.CreatedBy).Scan(&t.CreatedAt, &t.CompletedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		// The key is taken: answer with what it already did.
+		stored, err := byKey(ctx, tx, req.KeyOwner, req.Reference)
+		if err != nil {
+			return bank.Transfer{}, err
+		}
+		if !bytes.Equal(stored.RequestHash, t.RequestHash) {
+			return bank.Transfer{}, bank.Errorf(bank.CodeIdempotencyReused, "this reference was used for a different request")
+		}
+		return stored, nil
+	}
+	if err != nil {
+		return bank.Transfer{}, fmt.Errorf("insert transfer: %w", err)
+	}
+	if status == bank.StatusFailed {
+		return t, nil
+	}
+
+	fromAfter, toAfter := from.party.Balance-t.Amount, to.party.Balance+t.Amount
+	batch := &pgx.Batch{}
+	batch.Queue(`UPDATE ledger.accounts SET balance = CASE id WHEN $1 THEN $2::bigint ELSE $4::bigint END
+		WHERE id IN ($1, $3)`, from.party.ID, int64(fromAfter), to.party.ID, int64(toAfter))
+	batch.Queue(`INSERT INTO ledger.entries (transfer_id, account_id, direction, amount, balance_after, created_at)
+		VALUES ($1, $2, 'DEBIT', $4, $5, $7), ($1, $3, 'CREDIT', $4, $6, $7)`,
+		t.ID, from.party.ID, to.party.ID, int64(t.Amount), int64(fromAfter), int64(toAfter), t.CreatedAt)
+	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
+		return bank.Transfer{}, fmt.Errorf("write entries: %w", err)
+	}
+	return t, nil
+}
+
+// lockAccounts takes both rows' locks in id order and returns them as
+// (from, to). Errors: NOT_FOUND.
+func lockAccounts(ctx context.Context, tx pgx.Tx, fromNumber, toNumber string) (from, to lockedAccount, err error) {
+	rows, err := tx.Query(ctx, `SELECT id, account_number, owner_id, kind = 'system', tier, balance
+		FROM ledger.accounts WHERE account_number IN ($1, $2) ORDER BY id FOR UPDATE`, fromNumber, toNumber)
+	if err != nil {
+		return from, to, fmt.Errorf("lock accounts: %w", err)
+	}
+	found := 0
+	for rows.Next() {
+		var a lockedAccount
+		var owner uuid.NullUUID
+		if err := rows.Scan(&a.party.ID, &a.number, &owner, &a.party.System, &a.party.Tier, &a.party.Balance); err != nil {
+			rows.Close()
+			return from, to, fmt.Errorf("lock accounts: %w", err)
+		}
+		if owner.Valid {
+			a.owner = owner.UUID.String()
+		}
+		if a.number == fromNumber {
+			from = a
+			found |= 1
+		}
+		if a.number == toNumber {
+			to = a
+			found |= 2
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return from, to, fmt.Errorf("lock accounts: %w", err)
+	}
+	if found != 3 {
+		return from, to, bank.Errorf(bank.CodeNotFound, "account not found")
+	}
+	return from, to, nil
+}
+
+const transferSelect = `
+	SELECT t.id, t.kind, t.key_owner, t.reference, t.request_hash, fa.account_number, ta.account_number,
+		fa.owner_id, ta.owner_id, t.amount, t.narration, t.status, coalesce(t.failure_code, ''), t.created_by,
+		t.created_at, t.completed_at
+	FROM ledger.transfers t
+	JOIN ledger.accounts fa ON fa.id = t.from_account_id
+	JOIN ledger.accounts ta ON ta.id = t.to_account_id`
+
+func scanTransfer(row pgx.Row) (bank.Transfer, error) {
+	var t bank.Transfer
+	var id, keyOwner, createdBy uuid.UUID
+	var fromOwner, toOwner uuid.NullUUID
+	err := row.Scan(&id, &t.Kind, &keyOwner, &t.Reference, &t.RequestHash, &t.FromAccount, &t.ToAccount,
+		&fromOwner, &toOwner, &t.Amount, &t.Narration, &t.Status, &t.FailureCode, &createdBy, &t.CreatedAt, &t.CompletedAt)
+	if err != nil {
+		return bank.Transfer{}, err
+	}
+	t.ID, t.KeyOwner, t.CreatedBy = id.String(), keyOwner.String(), createdBy.String()
+	if fromOwner.Valid {
+		t.FromOwnerID = fromOwner.UUID.String()
+	}
+	if toOwner.Valid {
+		t.ToOwnerID = toOwner.UUID.String()
+	}
+	return t, nil
+}
+
+func byKey(ctx context.Context, q interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}, keyOwner, reference string) (bank.Transfer, error) {
+	t, err := scanTransfer(q.QueryRow(ctx, transferSelect+` WHERE t.key_owner = $1 AND t.reference = $2`, keyOwner, reference))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return bank.Transfer{}, bank.Errorf(bank.CodeNotFound, "transfer not found")
+	}
+	if err != nil {
+		return bank.Transfer{}, fmt.Errorf("read transfer: %w", err)
+	}
+	return t, nil
+}
+
+// ByKey returns the transfer stored under (key owner, reference).
+// Errors: NOT_FOUND.
+func (l *Ledger) ByKey(ctx context.Context, keyOwner, reference string) (bank.Transfer, error) {
+	if _, err := uuid.Parse(keyOwner); err != nil {
+		return bank.Transfer{}, bank.Errorf(bank.CodeNotFound, "transfer not found")
+	}
+	return byKey(ctx, l.pool, keyOwner, reference)
+}
+
+// Entries lists an account's ledger entries newest first, after the entry id
+// `before` (0 for the newest), at most limit of them; next is the cursor for
+// the following page (0 when there is none).
+func (l *Ledger) Entries(ctx context.Context, accountNumber string, limit int, before int64) (entries []bank.Entry, next int64, err error) {
+	rows, err := l.pool.Query(ctx, `
+		SELECT e.id, t.reference, e.direction, e.amount, e.balance_after, ca.account_number, t.narration, e.created_at
+		FROM ledger.accounts a
+		JOIN ledger.entries e ON e.account_id = a.id
+		JOIN ledger.transfers t ON t.id = e.transfer_id
+		JOIN ledger.entries ce ON ce.transfer_id = e.transfer_id AND ce.direction <> e.direction
+		JOIN ledger.accounts ca ON ca.id = ce.account_id
+		WHERE a.account_number = $1 AND ($2::bigint = 0 OR e.id < $2)
+		ORDER BY e.id DESC
+		LIMIT $3`, accountNumber, before, limit+1)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list entries: %w", err)
+	}
+	entries, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (bank.Entry, error) {
+		var e bank.Entry
+		err := r.Scan(&e.ID, &e.TransferReference, &e.Direction, &e.Amount, &e.BalanceAfter, &e.CounterpartyAccount, &e.Narration, &e.CreatedAt)
+		return e, err
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("list entries: %w", err)
+	}
+	if len(entries) > limit {
+		entries = entries[:limit]
+		next = entries[limit-1].ID
+	}
+	return entries, next, nil
+}
+
+// Audit is what the invariant checks read: every balance against its
+// entries, and the total.
+type Audit struct {
+	Total            bank.Money
+	Mismatched       []string // account numbers whose balance differs from their entries
+	Negative         []string // customer accounts below zero
+	AboveMax         []string // customer accounts above their tier's max balance
+	Accounts         int
+	CompletedPosted  int // completed transfers with exactly two entries
+	CompletedMissing int // completed transfers without their two entries
+	FailedWithEntry  int // failed transfers that nonetheless have entries
+}
+
+// RunAudit checks the ledger invariants of CONTRACT.md.
+func (l *Ledger) RunAudit(ctx context.Context) (Audit, error) {
+	var a Audit
+	err := l.pool.QueryRow(ctx, `SELECT coalesce(sum(balance), 0), count(*) FROM ledger.accounts`).Scan(&a.Total, &a.Accounts)
+	if err != nil {
+		return a, err
+	}
+	rows, err := l.pool.Query(ctx, `
+		SELECT a.account_number, a.kind, a.tier, a.balance,
+			coalesce(sum(CASE e.direction WHEN 'CREDIT' THEN e.amount ELSE -e.amount END), 0)
+		FROM ledger.accounts a LEFT JOIN ledger.entries e ON e.account_id = a.id
+		GROUP BY a.id`)
+	if err != nil {
+		return a, err
+	}
+	for rows.Next() {
+		var number, kind string
+		var tier bank.Tier
+		var balance, sum bank.Money
+		if err := rows.Scan(&number, &kind, &tier, &balance, &sum); err != nil {
+			rows.Close()
+			return a, err
+		}
+		if balance != sum {
+			a.Mismatched = append(a.Mismatched, number)
+		}
+		if kind == "customer" {
+			if balance < 0 {
+				a.Negative = append(a.Negative, number)
+			}
+			if m := tier.Limits().MaxBalance; m != nil && balance > *m {
+				a.AboveMax = append(a.AboveMax, number)
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return a, err
+	}
+	err = l.pool.QueryRow(ctx, `
+		SELECT count(*) FILTER (WHERE t.status = 'COMPLETED' AND n = 2),
+		       count(*) FILTER (WHERE t.status = 'COMPLETED' AND n <> 2),
+		       count(*) FILTER (WHERE t.status = 'FAILED' AND n > 0)
+		FROM ledger.transfers t
+		CROSS JOIN LATERAL (SELECT count(*) AS n FROM ledger.entries e WHERE e.transfer_id = t.id) c`).
+		Scan(&a.CompletedPosted, &a.CompletedMissing, &a.FailedWithEntry)
+	return a, err
+}
