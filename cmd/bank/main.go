@@ -173,4 +173,3 @@ func operator(ctx context.Context, cfg config.Config, logger *slog.Logger, args 
 	}
 	return nil
 }
-

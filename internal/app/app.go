@@ -23,7 +23,9 @@ import (
 	"github.com/bankcore/bank/api"
 	"github.com/bankcore/bank/internal/codec"
 	"github.com/bankcore/bank/internal/config"
+	"github.com/bankcore/bank/internal/fanout"
 	"github.com/bankcore/bank/internal/kyc"
+	"github.com/bankcore/bank/internal/notifier"
 	"github.com/bankcore/bank/internal/postgres"
 	"github.com/bankcore/bank/internal/rabbitmq"
 	"github.com/bankcore/bank/internal/token"
@@ -103,6 +105,25 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, roles Ro
 	users := postgres.NewUsers(a.pool)
 	accounts := postgres.NewAccounts(a.pool)
 	ledger := postgres.NewLedger(a.pool)
+
+	if roles.Worker || roles.Notifier {
+		// The notifier's queue must exist before the first event is
+		// published, or events published before the first notifier ran
+		// would be dropped by the exchange.
+		consumer := rabbitmq.NewConsumer(cfg.RabbitMQURL, cfg.EventsExchange, cfg.NotifierQueue, 64, logger.With("component", "consumer"))
+		if err := consumer.Declare(ctx); err != nil {
+			cancel()
+			return nil, fmt.Errorf("reach RabbitMQ: %w", err)
+		}
+		if roles.Notifier {
+			n := &notifier.Notifier{
+				Store:     postgres.NewNotifications(a.pool),
+				Publisher: fanout.NewPublisher(a.redis, cfg.RedisPrefix),
+				Logger:    logger.With("component", "notifier"),
+			}
+			a.goRun("notifier", func() error { return n.Run(runCtx, consumer) })
+		}
+	}
 
 	if roles.Worker {
 		ws := workers.New(a.temporal, workers.Activities{

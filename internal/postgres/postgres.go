@@ -110,7 +110,11 @@ func migrate(ctx context.Context, db *sql.DB, logger *slog.Logger) error {
 		return err
 	}
 	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS,
-		goose.WithSessionLocker(locker), goose.WithDisableGlobalRegistry(true))
+		goose.WithSessionLocker(locker), goose.WithDisableGlobalRegistry(true),
+		// Each schema has its own migrations and none depends on another's,
+		// so a version landing late (a branch merged after a later one) is
+		// applied rather than refused.
+		goose.WithAllowOutofOrder(true))
 	if err != nil {
 		return fmt.Errorf("load migrations: %w", err)
 	}

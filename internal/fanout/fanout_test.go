@@ -1,0 +1,537 @@
+package fanout
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/bankcore/bank/bank"
+)
+
+// waitTimeout bounds every wait on Redis; generous for -race.
+const waitTimeout = 5 * time.Second
+
+// quiet is how long a test listens to be reasonably sure nothing arrives.
+const quiet = 200 * time.Millisecond
+
+func redisOptions(t *testing.T) *redis.Options {
+	t.Helper()
+	url := os.Getenv("REDIS_URL")
+	if url == "" {
+		url = "redis://127.0.0.1:6379/0"
+	}
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatalf("REDIS_URL: %v", err)
+	}
+	return opts
+}
+
+func newClient(t *testing.T) *redis.Client {
+	t.Helper()
+	rdb := redis.NewClient(redisOptions(t))
+	t.Cleanup(func() { _ = rdb.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		t.Fatalf("Redis is needed for these tests (set REDIS_URL): %v", err)
+	}
+	return rdb
+}
+
+func suffix() string { return strings.ToLower(rand.Text()[:12]) }
+
+// testPrefix keeps this test's channels apart from every other test and
+// process sharing the Redis server.
+func testPrefix() string { return "test:" + suffix() + ":" }
+
+func testLogger() *slog.Logger {
+	if testing.Verbose() {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// startHub runs h until the test ends and waits until it is subscribed.
+// stop cancels Run and checks it returned nil.
+func startHub(t *testing.T, h *Hub) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- h.Run(ctx) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("Run = %v, want nil after cancel", err)
+				}
+			case <-time.After(waitTimeout):
+				t.Error("Run did not return after cancel")
+			}
+		})
+	}
+	t.Cleanup(stop)
+	select {
+	case <-h.Ready():
+	case err := <-done:
+		t.Fatalf("Run returned before subscribing: %v", err)
+	case <-time.After(waitTimeout):
+		t.Fatal("hub did not subscribe")
+	}
+	return stop
+}
+
+func testNotification(userID string) bank.Notification {
+	amount := bank.Money(150050)
+	return bank.Notification{
+		ID:            uuid.NewString(),
+		UserID:        userID,
+		Type:          bank.NotificationTransferCredit,
+		Title:         "Money received",
+		Message:       "You received NGN 1500.50 from account 0123456789.",
+		Amount:        &amount,
+		Reference:     "ref-" + suffix(),
+		AccountNumber: "9876543210",
+		CreatedAt:     time.Now().UTC().Truncate(time.Microsecond),
+	}
+}
+
+func receive(t *testing.T, ch <-chan bank.Notification) bank.Notification {
+	t.Helper()
+	select {
+	case n, ok := <-ch:
+		if !ok {
+			t.Fatal("subscription closed")
+		}
+		return n
+	case <-time.After(waitTimeout):
+		t.Fatal("no notification arrived")
+	}
+	panic("unreachable")
+}
+
+func expectNothing(t *testing.T, ch <-chan bank.Notification) {
+	t.Helper()
+	select {
+	case n, ok := <-ch:
+		if ok {
+			t.Errorf("unexpected notification %+v", n)
+		}
+	case <-time.After(quiet):
+	}
+}
+
+func expectClosed(t *testing.T, ch <-chan bank.Notification) {
+	t.Helper()
+	select {
+	case n, ok := <-ch:
+		if ok {
+			t.Fatalf("got %+v, want the channel closed", n)
+		}
+	case <-time.After(waitTimeout):
+		t.Fatal("channel not closed")
+	}
+}
+
+func sameNotification(t *testing.T, got, want bank.Notification) {
+	t.Helper()
+	if got.Amount == nil || want.Amount == nil || *got.Amount != *want.Amount {
+		t.Errorf("amount = %v, want %v", got.Amount, want.Amount)
+	}
+	if !got.CreatedAt.Equal(want.CreatedAt) {
+		t.Errorf("createdAt = %v, want %v", got.CreatedAt, want.CreatedAt)
+	}
+	got.Amount, want.Amount = nil, nil
+	got.CreatedAt, want.CreatedAt = time.Time{}, time.Time{}
+	if got != want {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+}
+
+func TestPublishReachesOnlyThatUser(t *testing.T) {
+	rdb := newClient(t)
+	prefix := testPrefix()
+	hub := NewHub(rdb, prefix, testLogger())
+	startHub(t, hub)
+	pub := NewPublisher(rdb, prefix)
+	ctx := context.Background()
+
+	alice, bob := uuid.NewString(), uuid.NewString()
+	aliceTab1, cancel1 := hub.Subscribe(ctx, alice)
+	defer cancel1()
+	aliceTab2, cancel2 := hub.Subscribe(ctx, alice)
+	defer cancel2()
+	bobs, cancel3 := hub.Subscribe(ctx, bob)
+	defer cancel3()
+	if n := hub.Stats(); n != 3 {
+		t.Errorf("Stats = %d, want 3", n)
+	}
+
+	want := testNotification(alice)
+	if err := pub.Publish(ctx, want); err != nil {
+		t.Fatalf("Publish: %v", err)
+	}
+	// Every subscription of the user gets it: one per open tab or device.
+	sameNotification(t, receive(t, aliceTab1), want)
+	sameNotification(t, receive(t, aliceTab2), want)
+	expectNothing(t, bobs)
+
+	// A user with no subscriber here costs nothing and breaks nothing.
+	if err := pub.Publish(ctx, testNotification(uuid.NewString())); err != nil {
+		t.Fatalf("Publish: %v", err)
+	}
+	forBob := testNotification(bob)
+	if err := pub.Publish(ctx, forBob); err != nil {
+		t.Fatalf("Publish: %v", err)
+	}
+	sameNotification(t, receive(t, bobs), forBob)
+	expectNothing(t, aliceTab1)
+}
+
+func TestWireFormatIsTheGraphQLShape(t *testing.T) {
+	rdb := newClient(t)
+	prefix := testPrefix()
+	user := uuid.NewString()
+	ps := rdb.Subscribe(context.Background(), Channel(prefix, user))
+	defer func() { _ = ps.Close() }()
+	if _, err := ps.Receive(context.Background()); err != nil {
+		t.Fatalf("subscribe: %v", err)
+	}
+
+	n := testNotification(user)
+	n.Amount, n.Reference = nil, "" // absent fields are null, not "" or "0.00"
+	n.Type = bank.NotificationTierUpgraded
+	n.CreatedAt = time.Date(2026, 3, 4, 5, 6, 7, 891234000, time.UTC)
+	if err := NewPublisher(rdb, prefix).Publish(context.Background(), n); err != nil {
+		t.Fatalf("Publish: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	msg, err := ps.ReceiveMessage(ctx)
+	if err != nil {
+		t.Fatalf("receive: %v", err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal([]byte(msg.Payload), &got); err != nil {
+		t.Fatalf("payload %s: %v", msg.Payload, err)
+	}
+	want := map[string]any{
+		"id": n.ID, "type": "TIER_UPGRADED", "title": n.Title, "message": n.Message, "amount": nil,
+		"reference": nil, "accountNumber": n.AccountNumber, "read": false, "createdAt": "2026-03-04T05:06:07.891234Z",
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("payload = %v\nwant      %v", got, want)
+	}
+
+	// Amounts are decimal strings, never JSON numbers.
+	amount := bank.Money(5)
+	n.Amount = &amount
+	b, err := encode(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"amount":"0.05"`) {
+		t.Errorf("encoded %s, want amount \"0.05\"", b)
+	}
+	back, err := decode(user, string(b))
+	if err != nil || back.Amount == nil || *back.Amount != 5 || back.UserID != user {
+		t.Errorf("decode = %+v, %v", back, err)
+	}
+}
+
+func TestTwoHubsBothDeliver(t *testing.T) {
+	prefix := testPrefix()
+	// Separate clients, as two API processes would have.
+	hubA := NewHub(newClient(t), prefix, testLogger())
+	hubB := NewHub(newClient(t), prefix, testLogger())
+	startHub(t, hubA)
+	startHub(t, hubB)
+	user, other := uuid.NewString(), uuid.NewString()
+	onA, cancelA := hubA.Subscribe(context.Background(), user)
+	defer cancelA()
+	onB, cancelB := hubB.Subscribe(context.Background(), user)
+	defer cancelB()
+	otherOnB, cancelO := hubB.Subscribe(context.Background(), other)
+	defer cancelO()
+
+	want := testNotification(user)
+	if err := NewPublisher(newClient(t), prefix).Publish(context.Background(), want); err != nil {
+		t.Fatalf("Publish: %v", err)
+	}
+	sameNotification(t, receive(t, onA), want)
+	sameNotification(t, receive(t, onB), want)
+	expectNothing(t, otherOnB)
+}
+
+func TestSubscribeUnsubscribeDoesNotLeak(t *testing.T) {
+	const workers, cycles = 10, 20 // 200 subscriptions in all
+	rdb := newClient(t)
+	prefix := testPrefix()
+	hub := NewHub(rdb, prefix, testLogger())
+	startHub(t, hub)
+	pub := NewPublisher(rdb, prefix)
+	users := make([]string, workers)
+	for i := range users {
+		users[i] = uuid.NewString()
+	}
+	// Warm up the client's pool so its connections are in the baseline.
+	if err := pub.Publish(context.Background(), testNotification(users[0])); err != nil {
+		t.Fatalf("Publish: %v", err)
+	}
+	baseline := runtime.NumGoroutine()
+
+	// Notifications keep arriving while subscribers come and go, so that
+	// the race detector sees sends racing closes.
+	pubCtx, stopPublishing := context.WithCancel(context.Background())
+	published := make(chan struct{})
+	go func() {
+		defer close(published)
+		for i := 0; pubCtx.Err() == nil; i++ {
+			_ = pub.Publish(pubCtx, testNotification(users[i%workers]))
+			time.Sleep(time.Millisecond)
+		}
+	}()
+
+	// Contexts of subscriptions ended by their function stay alive until
+	// after the count: a connection outlives the subscriptions it carried,
+	// and a design that parks a goroutine on the context would leak there.
+	var (
+		wg        sync.WaitGroup
+		mu        sync.Mutex
+		liveCtxes []context.CancelFunc
+	)
+	defer func() {
+		for _, cancel := range liveCtxes {
+			cancel()
+		}
+	}()
+	for w := range workers {
+		wg.Go(func() {
+			for c := range cycles {
+				ctx, cancelCtx := context.WithCancel(context.Background())
+				ch, unsubscribe := hub.Subscribe(ctx, users[w])
+				// Half end by the returned function, half by their context,
+				// as a resolver's do when the client disconnects.
+				if c%2 == 0 {
+					unsubscribe()
+					unsubscribe() // idempotent
+					mu.Lock()
+					liveCtxes = append(liveCtxes, cancelCtx)
+					mu.Unlock()
+				} else {
+					cancelCtx()
+				}
+				for range ch { // drains, and ends only when the hub closes it
+				}
+			}
+		})
+	}
+	wg.Wait()
+	stopPublishing()
+	<-published
+
+	if n := hub.Stats(); n != 0 {
+		t.Errorf("Stats = %d after every subscription ended, want 0", n)
+	}
+	// AfterFunc goroutines finish just after closing; give them a moment.
+	deadline := time.Now().Add(waitTimeout)
+	for runtime.NumGoroutine() > baseline && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > baseline {
+		buf := make([]byte, 1<<20)
+		t.Errorf("%d goroutines, baseline %d:\n%s", n, baseline, buf[:runtime.Stack(buf, true)])
+	}
+}
+
+func TestSlowSubscriberLosesMessagesWithoutBlockingOthers(t *testing.T) {
+	rdb := newClient(t)
+	prefix := testPrefix()
+	hub := NewHub(rdb, prefix, testLogger())
+	hub.buffer = 2
+	startHub(t, hub)
+	user := uuid.NewString()
+	slow, cancelSlow := hub.Subscribe(context.Background(), user)
+	fast, cancelFast := hub.Subscribe(context.Background(), user)
+	defer cancelFast()
+
+	pub := NewPublisher(rdb, prefix)
+	const total = 10
+	var ids []string
+	for range total {
+		n := testNotification(user)
+		ids = append(ids, n.ID)
+		if err := pub.Publish(context.Background(), n); err != nil {
+			t.Fatalf("Publish: %v", err)
+		}
+		// The fast one reads each before the next is sent, so it never
+		// falls behind; the slow one never reads.
+		if got := receive(t, fast); got.ID != n.ID {
+			t.Fatalf("fast subscriber got %s, want %s", got.ID, n.ID)
+		}
+	}
+	cancelSlow()
+	var kept []string
+	for n := range slow {
+		kept = append(kept, n.ID)
+	}
+	// The buffer holds the oldest; the rest were dropped, not queued.
+	if len(kept) != 2 || kept[0] != ids[0] || kept[1] != ids[1] {
+		t.Errorf("slow subscriber kept %v, want the first two of %v", kept, ids)
+	}
+}
+
+func TestRunEndClosesSubscriptions(t *testing.T) {
+	hub := NewHub(newClient(t), testPrefix(), testLogger())
+	stop := startHub(t, hub)
+	ch, cancel := hub.Subscribe(context.Background(), uuid.NewString())
+	defer cancel()
+	stop()
+	// A resolver waiting on the channel ends, and its client reconnects,
+	// possibly to an instance whose hub is alive.
+	expectClosed(t, ch)
+	if n := hub.Stats(); n != 0 {
+		t.Errorf("Stats = %d after Run returned, want 0", n)
+	}
+	late, lateCancel := hub.Subscribe(context.Background(), uuid.NewString())
+	defer lateCancel()
+	expectClosed(t, late)
+	if err := hub.Run(context.Background()); err == nil {
+		t.Error("second Run succeeded")
+	}
+
+	done, cancelDone := context.WithCancel(context.Background())
+	cancelDone()
+	ch, cancel = NewHub(newClient(t), testPrefix(), testLogger()).Subscribe(done, "u")
+	defer cancel()
+	expectClosed(t, ch)
+}
+
+func TestHubResubscribesAfterConnectionLoss(t *testing.T) {
+	opts := redisOptions(t)
+	name := "bank-fanout-test-" + suffix()
+	opts.ClientName = name
+	hubClient := redis.NewClient(opts)
+	t.Cleanup(func() { _ = hubClient.Close() })
+	admin := newClient(t)
+	prefix := testPrefix()
+	hub := NewHub(hubClient, prefix, testLogger())
+	startHub(t, hub)
+	user := uuid.NewString()
+	ch, cancel := hub.Subscribe(context.Background(), user)
+	defer cancel()
+
+	ctx, cancelCtx := context.WithTimeout(context.Background(), 4*waitTimeout)
+	defer cancelCtx()
+	// Kill only our hub's connection (by its unique name), as a Redis
+	// restart or a network cut would, without touching anyone else's.
+	list, err := admin.ClientList(ctx).Result()
+	if err != nil {
+		t.Fatalf("CLIENT LIST: %v", err)
+	}
+	killed := 0
+	for _, line := range strings.Split(list, "\n") {
+		if !strings.Contains(line, " name="+name+" ") {
+			continue
+		}
+		for _, field := range strings.Fields(line) {
+			if id, ok := strings.CutPrefix(field, "id="); ok {
+				if err := admin.Do(ctx, "CLIENT", "KILL", "ID", id).Err(); err != nil {
+					t.Fatalf("CLIENT KILL: %v", err)
+				}
+				killed++
+			}
+		}
+	}
+	if killed == 0 {
+		t.Fatalf("no connection named %s in CLIENT LIST", name)
+	}
+
+	// Publishes during the reconnect are lost (pub/sub keeps nothing), so
+	// keep publishing until one arrives.
+	pub := NewPublisher(admin, prefix)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if err := pub.Publish(ctx, testNotification(user)); err != nil {
+			t.Fatalf("Publish: %v", err)
+		}
+		select {
+		case n, ok := <-ch:
+			if !ok {
+				t.Fatal("subscription closed by a connection loss")
+			}
+			if n.UserID != user {
+				t.Fatalf("got a notification for %s", n.UserID)
+			}
+			return
+		case <-tick.C:
+		case <-ctx.Done():
+			t.Fatal("hub never resubscribed")
+		}
+	}
+}
+
+func TestHubWaitsForRedis(t *testing.T) {
+	// Nothing listens on port 1: the hub must keep trying, not fail or spin
+	// out of control, and still stop promptly.
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1})
+	defer func() { _ = rdb.Close() }()
+	hub := NewHub(rdb, testPrefix(), testLogger())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- hub.Run(ctx) }()
+	select {
+	case <-hub.Ready():
+		t.Fatal("Ready without Redis")
+	case err := <-done:
+		t.Fatalf("Run returned %v without Redis; want it to keep trying", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run = %v, want nil", err)
+		}
+	case <-time.After(waitTimeout):
+		t.Error("Run did not return after cancel")
+	}
+}
+
+func TestPatternEscapesThePrefix(t *testing.T) {
+	if got, want := pattern(`a*b?[c]\:`), `a\*b\?\[c\]\\:notify:*`; got != want {
+		t.Errorf("pattern = %q, want %q", got, want)
+	}
+	// A prefix with a glob in it must not catch another prefix's channels.
+	rdb := newClient(t)
+	base := testPrefix()
+	hub := NewHub(rdb, base+"*:", testLogger())
+	startHub(t, hub)
+	user := uuid.NewString()
+	ch, cancel := hub.Subscribe(context.Background(), user)
+	defer cancel()
+	if err := NewPublisher(rdb, base+"other:").Publish(context.Background(), testNotification(user)); err != nil {
+		t.Fatal(err)
+	}
+	expectNothing(t, ch)
+	want := testNotification(user)
+	if err := NewPublisher(rdb, base+"*:").Publish(context.Background(), want); err != nil {
+		t.Fatal(err)
+	}
+	sameNotification(t, receive(t, ch), want)
+}
