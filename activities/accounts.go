@@ -6,9 +6,12 @@ import (
 	"github.com/bankcore/bank/bank"
 )
 
-// AccountStore opens accounts. ProvisionDefault is idempotent by owner.
+// AccountStore opens accounts and changes their tier. ProvisionDefault is
+// idempotent by owner, UpgradeTier by request id.
+// Errors: NOT_FOUND, TIER_NOT_HIGHER, VALIDATION_FAILED, KYC_FAILED.
 type AccountStore interface {
 	ProvisionDefault(ctx context.Context, ownerID string) (bank.Account, error)
+	UpgradeTier(ctx context.Context, in bank.TierUpgrade) (bank.Account, error)
 }
 
 // Accounts holds the accounts queue's activities.
@@ -34,4 +37,24 @@ func (a *Accounts) ProvisionAccount(ctx context.Context, in ProvisionAccountInpu
 		return ProvisionAccountResult{}, asActivityError(err)
 	}
 	return ProvisionAccountResult{Account: acc}, nil
+}
+
+// UpgradeTierInput is the upgrade to apply; evidence type only, no number.
+type UpgradeTierInput struct {
+	Upgrade bank.TierUpgrade
+}
+
+// UpgradeTierResult is the account after the change.
+type UpgradeTierResult struct {
+	Account bank.Account
+}
+
+// UpgradeTier raises the account's tier under its row lock and records who,
+// when and on what evidence.
+func (a *Accounts) UpgradeTier(ctx context.Context, in UpgradeTierInput) (UpgradeTierResult, error) {
+	acc, err := a.Accounts.UpgradeTier(ctx, in.Upgrade)
+	if err != nil {
+		return UpgradeTierResult{}, asActivityError(err)
+	}
+	return UpgradeTierResult{Account: acc}, nil
 }

@@ -25,6 +25,7 @@ type UserStore interface {
 type Registration struct {
 	KYC         KYCVerifier
 	Users       UserStore
+	Evidence    EvidenceStore
 	IdentityKey []byte
 }
 
@@ -86,4 +87,37 @@ func (a *Registration) CreateUser(ctx context.Context, in CreateUserInput) (Crea
 		return CreateUserResult{}, asActivityError(err)
 	}
 	return CreateUserResult{User: u}, nil
+}
+
+// EvidenceStore records verified evidence. Errors: IDENTITY_IN_USE.
+type EvidenceStore interface {
+	ClaimEvidence(ctx context.Context, userID string, typ bank.KYCType, numberHMAC []byte) ([]bank.KYCType, error)
+}
+
+// ClaimEvidenceInput carries a KYC number: encrypted in history.
+type ClaimEvidenceInput struct {
+	UserID string
+	KYC    bank.KYC
+}
+
+// SensitivePayload marks the payload for encryption.
+func (ClaimEvidenceInput) SensitivePayload() {}
+
+// ClaimEvidenceResult lists the evidence types the user holds.
+type ClaimEvidenceResult struct {
+	OnFile []bank.KYCType
+}
+
+// ClaimEvidence records verified evidence for the user (idempotent: the
+// user's own evidence is claimed again without error).
+func (a *Registration) ClaimEvidence(ctx context.Context, in ClaimEvidenceInput) (ClaimEvidenceResult, error) {
+	k, err := bank.NormalizeKYC(in.KYC)
+	if err != nil {
+		return ClaimEvidenceResult{}, asActivityError(err)
+	}
+	types, err := a.Evidence.ClaimEvidence(ctx, in.UserID, k.Type, bank.KYCDigest(a.IdentityKey, k))
+	if err != nil {
+		return ClaimEvidenceResult{}, asActivityError(err)
+	}
+	return ClaimEvidenceResult{OnFile: types}, nil
 }

@@ -102,6 +102,7 @@ func New(d Deps) http.Handler {
 		r.Get("/me", s.me)
 		r.Get("/accounts/{number}", s.account)
 		r.Get("/accounts/{number}/transactions", s.transactions)
+		r.Post("/accounts/{number}/tier", s.upgradeTier)
 		r.Post("/transfers", s.transfer)
 		r.Get("/transfers/{reference}", s.transferByReference)
 		r.With(requireOperator).Post("/accounts/{number}/deposits", s.deposit)

@@ -382,12 +382,18 @@ func (s *Server) transactions(w http.ResponseWriter, r *http.Request) {
 // ownedCustomerAccount is ownedAccount without the operator's view: only
 // the owner may send from an account.
 func (s *Server) ownedCustomerAccount(r *http.Request, number string) (bank.Account, error) {
+	// Another's account and a missing one get the very same answer, so the
+	// answer never tells which account numbers exist.
+	notFound := &bank.Error{Code: bank.CodeNotFound, Field: "from_account", Message: "account not found"}
 	a, err := s.d.Accounts.ByNumber(r.Context(), number)
+	if bank.ErrorCode(err) == bank.CodeNotFound {
+		return bank.Account{}, notFound
+	}
 	if err != nil {
 		return bank.Account{}, err
 	}
 	if a.OwnerID != principal(r).UserID {
-		return bank.Account{}, &bank.Error{Code: bank.CodeNotFound, Field: "from_account", Message: "account not found"}
+		return bank.Account{}, notFound
 	}
 	return a, nil
 }

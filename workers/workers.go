@@ -38,6 +38,7 @@ func New(c client.Client, acts Activities, opts Options) []worker.Worker {
 	reg.RegisterActivity(acts.Registration)
 
 	acc := worker.New(c, workflows.QueueAccounts, wo)
+	acc.RegisterWorkflow(workflows.UpgradeTier)
 	acc.RegisterActivity(acts.Accounts)
 
 	// Transfers run their posting and publishing as local activities, so

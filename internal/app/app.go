@@ -130,6 +130,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, roles Ro
 			Registration: &activities.Registration{
 				KYC:         &kyc.Client{Registry: kyc.NewMockRegistry(), Timeout: cfg.KYCTimeout},
 				Users:       users,
+				Evidence:    users,
 				IdentityKey: []byte(cfg.IdentityKey),
 			},
 			Accounts: &activities.Accounts{Accounts: accounts},

@@ -94,3 +94,43 @@ func (s *Accounts) ByOwner(ctx context.Context, ownerID string) ([]bank.Account,
 	}
 	return accounts, nil
 }
+
+// UpgradeTier changes an account's tier under its row lock and records the
+// change. Idempotent by request id: a retry returns the account as it is.
+// Errors: NOT_FOUND (no such account, or not the user's), TIER_NOT_HIGHER,
+// VALIDATION_FAILED, KYC_FAILED (see bank.CheckUpgrade).
+func (s *Accounts) UpgradeTier(ctx context.Context, in bank.TierUpgrade) (bank.Account, error) {
+	var out bank.Account
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		a, err := scanAccount(tx.QueryRow(ctx, `SELECT `+accountColumns+`
+			FROM ledger.accounts WHERE account_number = $1 AND kind = 'customer' FOR UPDATE`, in.AccountNumber))
+		if errors.Is(err, pgx.ErrNoRows) || (err == nil && a.OwnerID != in.UserID) {
+			return bank.Errorf(bank.CodeNotFound, "account not found")
+		}
+		if err != nil {
+			return fmt.Errorf("lock account: %w", err)
+		}
+		var done bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM ledger.tier_changes WHERE request_id = $1)`, in.RequestID).Scan(&done); err != nil {
+			return fmt.Errorf("read tier changes: %w", err)
+		}
+		if done {
+			out = a
+			return nil
+		}
+		if err := bank.CheckUpgrade(a.Tier, in.Tier, in.EvidenceType, in.EvidenceOnFile); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE ledger.accounts SET tier = $2 WHERE id = $1`, a.ID, string(in.Tier)); err != nil {
+			return fmt.Errorf("update tier: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO ledger.tier_changes (request_id, account_id, from_tier, to_tier, evidence_type, changed_by)
+			VALUES ($1, $2, $3, $4, $5, $6)`, in.RequestID, a.ID, string(a.Tier), string(in.Tier), string(in.EvidenceType), in.UserID); err != nil {
+			return fmt.Errorf("record tier change: %w", err)
+		}
+		a.Tier = in.Tier
+		out = a
+		return nil
+	})
+	return out, err
+}

@@ -161,3 +161,25 @@ func (s *Users) ByRegistrationID(ctx context.Context, registrationID string) (ba
 	c.User = u
 	return c, nil
 }
+
+// ClaimEvidence records verified evidence for userID and returns every
+// evidence type the user now holds. Errors: IDENTITY_IN_USE.
+func (s *Users) ClaimEvidence(ctx context.Context, userID string, typ bank.KYCType, numberHMAC []byte) ([]bank.KYCType, error) {
+	var types []bank.KYCType
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		owner, err := claimIdentity(ctx, tx, userID, typ, numberHMAC)
+		if err != nil {
+			return err
+		}
+		if owner != userID {
+			return bank.Errorf(bank.CodeIdentityInUse, "this %s already belongs to another user", typ)
+		}
+		rows, err := tx.Query(ctx, `SELECT DISTINCT kyc_type FROM auth.identities WHERE user_id = $1 ORDER BY 1`, userID)
+		if err != nil {
+			return fmt.Errorf("list identities: %w", err)
+		}
+		types, err = pgx.CollectRows(rows, pgx.RowTo[bank.KYCType])
+		return err
+	})
+	return types, err
+}

@@ -1,0 +1,119 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/bankcore/bank/activities"
+	"github.com/bankcore/bank/bank"
+	"github.com/bankcore/bank/workflows"
+)
+
+type tierRequest struct {
+	Tier string   `json:"tier"`
+	KYC  bank.KYC `json:"kyc"`
+}
+
+// upgradeNamespace scopes request ids derived from Idempotency-Key headers.
+var upgradeNamespace = uuid.MustParse("6b1d0f64-3c1e-4d7e-9a43-1f4f6f0e2a10")
+
+// upgradeTier handles POST /accounts/{number}/tier: owner only, upgrades
+// only. An Idempotency-Key header makes a retry return the first outcome;
+// without one each request is new (and a repeat is TIER_NOT_HIGHER).
+func (s *Server) upgradeTier(w http.ResponseWriter, r *http.Request) {
+	var body tierRequest
+	if err := decodeJSON(w, r, &body); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	target, err := bank.ParseTier(body.Tier)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	k, err := bank.NormalizeKYC(body.KYC)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	acc, err := s.ownedCustomerAccount(r, chi.URLParam(r, "number"))
+	if err != nil {
+		writeError(w, r, &bank.Error{Code: bank.CodeNotFound, Message: "account not found"})
+		return
+	}
+	p := principal(r)
+	requestID := uuid.NewString()
+	if key := r.Header.Get("Idempotency-Key"); key != "" {
+		if err := bank.ValidateReference("Idempotency-Key", key); err != nil {
+			writeError(w, r, err)
+			return
+		}
+		requestID = uuid.NewSHA1(upgradeNamespace, []byte(p.UserID+"/"+acc.AccountNumber+"/"+key)).String()
+	} else if err := bank.CheckUpgradeRequest(acc.Tier, target, k.Type); err != nil {
+		// Refuse what needs no registry call; the workflow checks again
+		// under the account's lock.
+		writeError(w, r, err)
+		return
+	}
+
+	ctx := r.Context()
+	run, err := s.d.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       workflows.TierUpgradeID(acc.AccountNumber, requestID),
+		TaskQueue:                workflows.QueueAccounts,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		TypedSearchAttributes:    tierSearchAttributes(acc.AccountNumber, p.UserID),
+	}, workflows.UpgradeTier, workflows.UpgradeTierInput{
+		RequestID: requestID, AccountNumber: acc.AccountNumber, UserID: p.UserID, Tier: target, KYC: k,
+	})
+	if err != nil {
+		writeError(w, r, unavailable(err))
+		return
+	}
+	waitCtx, cancel := context.WithTimeout(ctx, s.d.TransferWait)
+	defer cancel()
+	var res workflows.UpgradeTierResult
+	err = run.Get(waitCtx, &res)
+	var deadline *serviceerror.DeadlineExceeded
+	switch {
+	case err == nil:
+		writeJSON(w, http.StatusOK, viewAccount(res.Account))
+	case waitCtx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.As(err, &deadline):
+		writeError(w, r, bank.Errorf(bank.CodeUnavailable, "the upgrade is still being verified; check the account's tier shortly"))
+	default:
+		if code := activities.CodeOf(err); code != "" {
+			writeError(w, r, bank.Errorf(code, "%s", upgradeMessage(code)))
+			return
+		}
+		writeError(w, r, err)
+	}
+}
+
+func upgradeMessage(code bank.Code) string {
+	switch code {
+	case bank.CodeKYCFailed:
+		return "the evidence could not be verified, or TIER_3 needs a verified BVN or NIN on file first"
+	case bank.CodeTierNotHigher:
+		return "only upgrades are possible"
+	case bank.CodeIdentityInUse:
+		return "this identity number already belongs to another user"
+	case bank.CodeValidation:
+		return "the evidence is not the kind this tier needs"
+	}
+	return "the upgrade was refused"
+}
+
+func tierSearchAttributes(accountNumber, userID string) temporal.SearchAttributes {
+	return temporal.NewSearchAttributes(
+		workflows.AttrFromAccount.ValueSet(accountNumber),
+		workflows.AttrUserID.ValueSet(userID),
+	)
+}
