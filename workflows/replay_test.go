@@ -16,7 +16,10 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 
+	"github.com/bankcore/bank/activities"
+	"github.com/bankcore/bank/bank"
 	"github.com/bankcore/bank/internal/codec"
 	"github.com/bankcore/bank/workflows"
 	"github.com/bankcore/bank/workflows/internal/histgen/fixture"
@@ -26,12 +29,18 @@ import (
 //
 //	go run ./workflows/internal/histgen -out workflows/testdata
 //
+// (-only '^transfer_' records just the transfer cases.)
+//
 // Replaying them proves that today's workflow code makes the same decisions
-// as the code that wrote them: a change that would break registrations
-// already running in production fails here. Do not regenerate them to make
+// as the code that wrote them: a change that would break registrations or
+// transfers already running in production fails here. Do not regenerate them to make
 // this test pass; version the change (workflow.GetVersion) instead.
 
 func historyPath(tc fixture.Case) string {
+	return filepath.Join("testdata", tc.Name+".json")
+}
+
+func transferHistoryPath(tc fixture.TransferCase) string {
 	return filepath.Join("testdata", tc.Name+".json")
 }
 
@@ -190,17 +199,122 @@ func TestHistoriesHoldNoPlaintextPII(t *testing.T) {
 
 func loadHistory(t *testing.T, tc fixture.Case) *historypb.History {
 	t.Helper()
-	f, err := os.Open(historyPath(tc))
+	return loadHistoryFile(t, historyPath(tc))
+}
+
+func loadHistoryFile(t *testing.T, path string) *historypb.History {
+	t.Helper()
+	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = f.Close() }() // read-only
 	hist, err := client.HistoryFromJSON(f, client.HistoryJSONOptions{})
 	if err != nil {
-		t.Fatalf("parsing %s: %v", historyPath(tc), err)
+		t.Fatalf("parsing %s: %v", path, err)
 	}
 	if len(hist.GetEvents()) == 0 {
-		t.Fatalf("%s has no events", historyPath(tc))
+		t.Fatalf("%s has no events", path)
 	}
 	return hist
+}
+
+// TestReplayTransferHistories replays the recorded transfers and deposits
+// with the worker's registration: the Transfer function under both names.
+func TestReplayTransferHistories(t *testing.T) {
+	for _, tc := range fixture.TransferCases {
+		t.Run(tc.Name, func(t *testing.T) {
+			replayer, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{
+				DataConverter: codec.NewDataConverter(codec.DevKeyring()),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			replayer.RegisterWorkflow(workflows.Transfer)
+			replayer.RegisterWorkflowWithOptions(workflows.Transfer, workflow.RegisterOptions{Name: workflows.DepositWorkflow})
+			if err := replayer.ReplayWorkflowHistoryFromJSONFile(nil, transferHistoryPath(tc)); err != nil {
+				t.Fatalf("replaying %s: %v", transferHistoryPath(tc), err)
+			}
+		})
+	}
+}
+
+// TestTransferHistoriesShowTheirCase guards the transfer fixtures as
+// TestHistoriesShowTheirCase guards the registrations: the workflow type, the
+// input, the local activities recorded (markers, not scheduled activities:
+// the whole transfer is one workflow task) and the outcome.
+func TestTransferHistoriesShowTheirCase(t *testing.T) {
+	dc := codec.NewDataConverter(codec.DevKeyring())
+	for _, tc := range fixture.TransferCases {
+		t.Run(tc.Name, func(t *testing.T) {
+			events := loadHistoryFile(t, transferHistoryPath(tc)).GetEvents()
+
+			var local []string
+			workflowTasks := 0
+			for _, ev := range events {
+				if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil {
+					t.Errorf("regular activity %s scheduled; the transfer's activities are local", a.GetActivityType().GetName())
+				}
+				if ev.GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED {
+					workflowTasks++
+				}
+				m := ev.GetMarkerRecordedEventAttributes()
+				if m == nil || m.GetMarkerName() != "LocalActivity" {
+					continue
+				}
+				var data struct{ ActivityType string }
+				if err := dc.FromPayloads(m.GetDetails()["data"], &data); err != nil {
+					t.Fatalf("decoding a local activity marker: %v", err)
+				}
+				local = append(local, data.ActivityType)
+			}
+			if !slices.Equal(local, tc.Activities) {
+				t.Errorf("local activities = %v, want %v", local, tc.Activities)
+			}
+			if workflowTasks != 1 {
+				t.Errorf("%d workflow tasks, want the transfer done in one", workflowTasks)
+			}
+
+			started := events[0].GetWorkflowExecutionStartedEventAttributes()
+			if got := started.GetWorkflowType().GetName(); got != tc.Workflow {
+				t.Errorf("workflow type = %q, want %q", got, tc.Workflow)
+			}
+			var in workflows.TransferInput
+			if err := dc.FromPayloads(started.GetInput(), &in); err != nil {
+				t.Fatalf("decoding the input: %v", err)
+			}
+			if !jsonEqual(t, in.Request, tc.Request) {
+				t.Errorf("history input %+v is not case %s's", in.Request, tc.Name)
+			}
+
+			last := events[len(events)-1]
+			if tc.Outcome == "" {
+				if last.GetEventType() != enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED {
+					t.Fatalf("last event = %v, want completed", last.GetEventType())
+				}
+				var res workflows.TransferResult
+				if err := dc.FromPayloads(last.GetWorkflowExecutionCompletedEventAttributes().GetResult(), &res); err != nil {
+					t.Fatalf("decoding the result: %v", err)
+				}
+				if res.Transfer.ID != tc.TransferID || res.Transfer.Status != bank.StatusCompleted || res.Transfer.Kind != tc.Request.Kind {
+					t.Errorf("result = %+v", res.Transfer)
+				}
+				return
+			}
+			if last.GetEventType() != enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED {
+				t.Fatalf("last event = %v, want failed", last.GetEventType())
+			}
+			app := last.GetWorkflowExecutionFailedEventAttributes().GetFailure().GetApplicationFailureInfo()
+			if app.GetType() != string(tc.Outcome) || !app.GetNonRetryable() {
+				t.Errorf("failure type %q non-retryable %v, want %s non-retryable", app.GetType(), app.GetNonRetryable(), tc.Outcome)
+			}
+			var detail activities.TransferRefusal
+			if err := dc.FromPayloads(app.GetDetails(), &detail); err != nil {
+				t.Fatalf("decoding the failure detail: %v", err)
+			}
+			if detail.Transfer.ID != tc.TransferID || detail.Transfer.Status != bank.StatusFailed || detail.Transfer.FailureCode != tc.Outcome {
+				t.Errorf("refusal detail = %+v", detail.Transfer)
+			}
+		})
+	}
 }

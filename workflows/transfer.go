@@ -43,6 +43,13 @@ var ledgerActs *activities.Ledger
 func Transfer(ctx workflow.Context, in TransferInput) (TransferResult, error) {
 	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		StartToCloseTimeout: 10 * time.Second,
+		// Without it the SDK bounds all attempts together by the
+		// StartToCloseTimeout: a Postgres or RabbitMQ outage of more than
+		// ~10 s would fail the workflow, losing a completed transfer's
+		// event or leaving its key answered by a failed run. A long-running
+		// local activity heartbeats the workflow task (3 events per ~8 s),
+		// so the bound stays well below the history limits.
+		ScheduleToCloseTimeout: time.Hour,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:        50 * time.Millisecond,
 			BackoffCoefficient:     2,

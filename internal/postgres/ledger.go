@@ -60,7 +60,10 @@ func post(ctx context.Context, tx pgx.Tx, req bank.TransferRequest) (bank.Transf
 	if err != nil {
 		return bank.Transfer{}, err
 	}
-	if req.Kind == bank.KindTransfer && from.owner != req.KeyOwner {
+	// A customer sends only from their own account, and only to a customer
+	// account: the funding account is nobody's to pay into (it is NOT_FOUND
+	// to GET /accounts too).
+	if req.Kind == bank.KindTransfer && (from.owner != req.KeyOwner || to.party.System) {
 		return bank.Transfer{}, bank.Errorf(bank.CodeNotFound, "account not found")
 	}
 	if req.Kind == bank.KindDeposit && !from.party.System {

@@ -2,13 +2,16 @@
 // package workflows read (workflows/testdata/*.json):
 //
 //	go run ./workflows/internal/histgen -out workflows/testdata
+//	go run ./workflows/internal/histgen -out workflows/testdata -only '^transfer_'
 //
 // It starts a Temporal dev server (`temporal server start-dev`, in memory, on
-// free ports), runs a worker in this process with the real Registration
-// workflow and the real activity structs over in-memory fakes of their
-// dependencies (no database, broker or KYC registry), and the same encrypting
-// data converter as production with the publicly known dev key. It runs every
-// case of package fixture, checks each outcome, writes each history as JSON
+// free ports), runs workers in this process with the real Registration and
+// Transfer workflows and the real activity structs over in-memory fakes of
+// their dependencies (no database, broker or KYC registry), and the same
+// encrypting data converter as production with the publicly known dev key.
+// It runs every case of package fixture (or those whose name matches -only,
+// so new cases can be recorded without rewriting the committed histories),
+// checks each outcome, writes each history as JSON
 // (protojson of history.History, the format of
 // worker.WorkflowReplayer.ReplayWorkflowHistoryFromJSONFile and of
 // `temporal workflow show --output json`) and stops the server.
@@ -32,6 +35,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -42,7 +46,9 @@ import (
 	"go.temporal.io/api/temporalproto"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/bankcore/bank/activities"
 	"github.com/bankcore/bank/bank"
@@ -58,18 +64,24 @@ const identity = "histgen"
 func main() {
 	out := flag.String("out", "", "directory to write the histories to (required), e.g. workflows/testdata")
 	cli := flag.String("temporal", "", "path of the Temporal CLI (default: $TEMPORAL_CLI, $PATH, $(go env GOPATH)/bin)")
+	only := flag.String("only", "", "record only the cases whose name matches this regular expression")
 	flag.Parse()
 	if *out == "" {
 		flag.Usage()
 		os.Exit(2)
 	}
-	if err := run(*out, *cli); err != nil {
+	match, err := regexp.Compile(*only)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "histgen: -only:", err)
+		os.Exit(2)
+	}
+	if err := run(*out, *cli, match); err != nil {
 		fmt.Fprintln(os.Stderr, "histgen:", err)
 		os.Exit(1)
 	}
 }
 
-func run(outDir, cliPath string) error {
+func run(outDir, cliPath string, match *regexp.Regexp) error {
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return err
 	}
@@ -100,6 +112,7 @@ func run(outDir, cliPath string) error {
 		worker.New(c, workflows.QueueRegistration, worker.Options{Identity: identity}),
 		worker.New(c, workflows.QueueAccounts, worker.Options{Identity: identity}),
 		worker.New(c, workflows.QueueNotify, worker.Options{Identity: identity}),
+		worker.New(c, workflows.QueueTransfers, worker.Options{Identity: identity}),
 	}
 	workers[0].RegisterWorkflow(workflows.Registration)
 	workers[0].RegisterActivity(&activities.Registration{
@@ -109,6 +122,11 @@ func run(outDir, cliPath string) error {
 	})
 	workers[1].RegisterActivity(&activities.Accounts{Accounts: fakeAccounts{}})
 	workers[2].RegisterActivity(&activities.Events{Publisher: fakePublisher{}})
+	// As workers.New wires it: both names, local activities where the workflow runs.
+	workers[3].RegisterWorkflow(workflows.Transfer)
+	workers[3].RegisterWorkflowWithOptions(workflows.Transfer, workflow.RegisterOptions{Name: workflows.DepositWorkflow})
+	workers[3].RegisterActivity(&activities.Ledger{Ledger: fakeLedger{}})
+	workers[3].RegisterActivity(&activities.Events{Publisher: fakePublisher{}})
 	for _, w := range workers {
 		if err := w.Start(); err != nil {
 			return err
@@ -116,15 +134,32 @@ func run(outDir, cliPath string) error {
 		defer w.Stop()
 	}
 
+	recorded := 0
 	for _, tc := range fixture.Cases {
+		if !match.MatchString(tc.Name) {
+			continue
+		}
 		if err := record(ctx, c, tc, outDir); err != nil {
 			return fmt.Errorf("%s: %w", tc.Name, err)
 		}
+		recorded++
+	}
+	for _, tc := range fixture.TransferCases {
+		if !match.MatchString(tc.Name) {
+			continue
+		}
+		if err := recordTransfer(ctx, c, tc, outDir); err != nil {
+			return fmt.Errorf("%s: %w", tc.Name, err)
+		}
+		recorded++
+	}
+	if recorded == 0 {
+		return fmt.Errorf("no case matches -only %q", match)
 	}
 	return nil
 }
 
-// record runs one case, checks its outcome and writes its history.
+// record runs one registration case, checks its outcome and writes its history.
 func record(ctx context.Context, c client.Client, tc fixture.Case, outDir string) error {
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                       tc.WorkflowID(),
@@ -143,9 +178,47 @@ func record(ctx context.Context, c client.Client, tc fixture.Case, outDir string
 	case tc.Outcome == "" && (res.User.ID != tc.UserID || res.Account.AccountNumber != tc.AccountNumber):
 		return fmt.Errorf("unexpected result: user %q, account %q", res.User.ID, res.Account.AccountNumber)
 	case tc.Outcome != "" && activities.CodeOf(err) != tc.Outcome:
-		return fmt.Errorf("want failure %s, got %v", tc.Outcome, err)
+		return fmt.Errorf("want failure %s, got %w", tc.Outcome, err)
 	}
+	return writeHistory(ctx, c, run, tc.Name, outDir)
+}
 
+// recordTransfer runs one transfer case as the API starts it, checks its
+// outcome and writes its history.
+func recordTransfer(ctx context.Context, c client.Client, tc fixture.TransferCase, outDir string) error {
+	req := tc.Request
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       tc.WorkflowID(),
+		TaskQueue:                workflows.QueueTransfers,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		EnableEagerStart:         true,
+		WorkflowExecutionTimeout: time.Minute,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			workflows.AttrReference.ValueSet(req.Reference),
+			workflows.AttrFromAccount.ValueSet(req.FromAccount),
+			workflows.AttrToAccount.ValueSet(req.ToAccount),
+			workflows.AttrUserID.ValueSet(req.CreatedBy),
+		),
+	}, tc.Workflow, workflows.TransferInput{Request: req})
+	if err != nil {
+		return err
+	}
+	var res workflows.TransferResult
+	err = run.Get(ctx, &res)
+	switch {
+	case tc.Outcome == "" && err != nil:
+		return fmt.Errorf("want success, got %w", err)
+	case tc.Outcome == "" && (res.Transfer.ID != tc.TransferID || res.Transfer.Status != bank.StatusCompleted):
+		return fmt.Errorf("unexpected result: transfer %q, status %s", res.Transfer.ID, res.Transfer.Status)
+	case tc.Outcome != "" && activities.CodeOf(err) != tc.Outcome:
+		return fmt.Errorf("want failure %s, got %w", tc.Outcome, err)
+	}
+	return writeHistory(ctx, c, run, tc.Name, outDir)
+}
+
+// writeHistory writes a finished run's history as indented protojson.
+func writeHistory(ctx context.Context, c client.Client, run client.WorkflowRun, name, outDir string) error {
 	hist := &historypb.History{}
 	it := c.GetWorkflowHistory(ctx, run.GetID(), run.GetRunID(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() {
@@ -165,7 +238,7 @@ func record(ctx context.Context, c client.Client, tc fixture.Case, outDir string
 		return err
 	}
 	buf.WriteByte('\n')
-	path := filepath.Join(outDir, tc.Name+".json")
+	path := filepath.Join(outDir, name+".json")
 	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 		return err
 	}
@@ -219,6 +292,22 @@ func (fakeAccounts) ProvisionDefault(_ context.Context, ownerID string) (bank.Ac
 		}
 	}
 	return bank.Account{}, fmt.Errorf("fake account store: no fixture for owner %q", ownerID)
+}
+
+// fakeLedger stores nothing: it answers each request with its case's
+// transfer, as the real ledger would after posting (or refusing) it.
+type fakeLedger struct{}
+
+func (fakeLedger) Post(_ context.Context, req bank.TransferRequest) (bank.Transfer, error) {
+	for _, tc := range fixture.TransferCases {
+		if tc.Request.KeyOwner == req.KeyOwner && tc.Request.Reference == req.Reference {
+			if !bytes.Equal(tc.Request.Hash(), req.Hash()) {
+				return bank.Transfer{}, bank.Errorf(bank.CodeIdempotencyReused, "this reference was used for a different request")
+			}
+			return tc.Stored(time.Now().UTC()), nil
+		}
+	}
+	return bank.Transfer{}, bank.Errorf(bank.CodeNotFound, "account not found")
 }
 
 type fakePublisher struct{}

@@ -1,0 +1,147 @@
+package bank
+
+import (
+	"bytes"
+	"math"
+	"testing"
+)
+
+// Boundaries of the contract's tiers, in kobo.
+const (
+	kobo       Money = 1
+	tier1Limit Money = 50_000_00
+	tier2Limit Money = 200_000_00
+	tier1Max   Money = 300_000_00
+	tier2Max   Money = 1_000_000_00
+)
+
+func TestCheckTransfer(t *testing.T) {
+	// rich is a sender whose balance never decides; empty a receiver far
+	// from any max balance.
+	rich := func(tier Tier) Party { return Party{ID: 1, Tier: tier, Balance: 10_000_000_00} }
+	empty := func(tier Tier) Party { return Party{ID: 2, Tier: tier} }
+	system := Party{ID: 99, System: true, Tier: Tier3, Balance: -5_000_000_00}
+
+	cases := []struct {
+		name     string
+		from, to Party
+		amount   Money
+		want     Code
+	}{
+		// SAME_ACCOUNT is checked first, whatever else is wrong.
+		{"same account", Party{ID: 7, Tier: Tier1, Balance: 100_00}, Party{ID: 7, Tier: Tier1, Balance: 100_00}, 1_00, CodeSameAccount},
+		{"same account over the single limit and short", Party{ID: 7, Tier: Tier1}, Party{ID: 7, Tier: Tier1, Balance: tier1Max}, tier1Limit + kobo, CodeSameAccount},
+		{"same system account", system, system, 1_00, CodeSameAccount},
+
+		// The sender's single transaction limit.
+		{"TIER_1 at the single limit", rich(Tier1), empty(Tier3), tier1Limit, ""},
+		{"TIER_1 one kobo over the single limit", rich(Tier1), empty(Tier3), tier1Limit + kobo, CodeSingleLimit},
+		{"TIER_2 at the single limit", rich(Tier2), empty(Tier3), tier2Limit, ""},
+		{"TIER_2 one kobo over the single limit", rich(Tier2), empty(Tier3), tier2Limit + kobo, CodeSingleLimit},
+		{"TIER_3 has no single limit", rich(Tier3), empty(Tier3), 10_000_000_00, ""},
+		{"the receiver's single limit does not apply", rich(Tier2), empty(Tier1), tier2Limit, ""},
+		{"unknown sender tier gets TIER_1's limit", rich("TIER_9"), empty(Tier3), tier1Limit + kobo, CodeSingleLimit},
+
+		// The sender's funds.
+		{"balance equal to the amount", Party{ID: 1, Tier: Tier1, Balance: 12_345_67}, empty(Tier1), 12_345_67, ""},
+		{"balance one kobo short", Party{ID: 1, Tier: Tier1, Balance: 12_345_66}, empty(Tier1), 12_345_67, CodeInsufficientFunds},
+		{"empty sender", Party{ID: 1, Tier: Tier3}, empty(Tier3), kobo, CodeInsufficientFunds},
+
+		// The receiver's max balance after the credit.
+		{"TIER_1 receiver exactly at max after credit", rich(Tier3), Party{ID: 2, Tier: Tier1, Balance: tier1Max - 10_000_00}, 10_000_00, ""},
+		{"TIER_1 receiver one kobo above max", rich(Tier3), Party{ID: 2, Tier: Tier1, Balance: tier1Max - 10_000_00 + kobo}, 10_000_00, CodeReceiverLimit},
+		{"TIER_1 receiver already at max", rich(Tier3), Party{ID: 2, Tier: Tier1, Balance: tier1Max}, kobo, CodeReceiverLimit},
+		{"TIER_2 receiver exactly at max after credit", rich(Tier3), Party{ID: 2, Tier: Tier2, Balance: tier2Max - 150_000_00}, 150_000_00, ""},
+		{"TIER_2 receiver one kobo above max", rich(Tier3), Party{ID: 2, Tier: Tier2, Balance: tier2Max - 150_000_00}, 150_000_00 + kobo, CodeReceiverLimit},
+		{"TIER_3 receiver has no max", rich(Tier3), Party{ID: 2, Tier: Tier3, Balance: 1_000_000_000_00}, 5_000_000_00, ""},
+		{"the sender's max balance does not apply", Party{ID: 1, Tier: Tier1, Balance: tier1Max}, empty(Tier3), kobo, ""},
+
+		// int64 overflow: a TIER_3 receiver holds any amount the ledger can hold, and no more.
+		{"TIER_3 receiver up to MaxInt64", system, Party{ID: 2, Tier: Tier3, Balance: math.MaxInt64 - 100}, 100, ""},
+		{"TIER_3 receiver past MaxInt64", system, Party{ID: 2, Tier: Tier3, Balance: math.MaxInt64 - 100}, 101, CodeReceiverLimit},
+		{"TIER_3 receiver at MaxInt64", system, Party{ID: 2, Tier: Tier3, Balance: math.MaxInt64}, kobo, CodeReceiverLimit},
+
+		// The system account: a deposit ignores the sender's limit and
+		// funds, not the receiver's max balance.
+		{"deposit above any single limit", system, empty(Tier1), tier1Max, ""},
+		{"deposit beyond the system balance", Party{ID: 99, System: true, Tier: Tier1}, empty(Tier3), 1_000_000_000_00, ""},
+		{"deposit one kobo above the receiver's max", system, Party{ID: 2, Tier: Tier1, Balance: tier1Max - 1_00}, 1_00 + kobo, CodeReceiverLimit},
+		{"deposit to exactly the receiver's max", system, Party{ID: 2, Tier: Tier1, Balance: tier1Max - 1_00}, 1_00, ""},
+		// A system receiver has no max balance, however much arrives.
+		{"credit to the system account", rich(Tier3), Party{ID: 99, System: true, Tier: Tier1, Balance: math.MaxInt64 - 1}, 5_000_000_00, ""},
+
+		// Order between the checks.
+		{"single limit before funds", Party{ID: 1, Tier: Tier1, Balance: 0}, empty(Tier3), tier1Limit + kobo, CodeSingleLimit},
+		{"single limit before the receiver's max", rich(Tier1), Party{ID: 2, Tier: Tier1, Balance: tier1Max}, tier1Limit + kobo, CodeSingleLimit},
+		{"funds before the receiver's max", Party{ID: 1, Tier: Tier1, Balance: 10_00}, Party{ID: 2, Tier: Tier1, Balance: tier1Max}, 10_00 + kobo, CodeInsufficientFunds},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := CheckTransfer(c.from, c.to, c.amount); got != c.want {
+				t.Errorf("CheckTransfer(%+v, %+v, %s) = %q, want %q", c.from, c.to, c.amount, got, c.want)
+			}
+		})
+	}
+}
+
+func TestTransferRequestHash(t *testing.T) {
+	base := TransferRequest{
+		Kind: KindTransfer, KeyOwner: "6f1c2a7e-0d4b-4c55-9a51-2b7f1f0c9e11", Reference: "inv-2026-0001",
+		FromAccount: "1234567897", ToAccount: "2345678907", Amount: 1_500_50, Narration: "rent",
+		CreatedBy: "6f1c2a7e-0d4b-4c55-9a51-2b7f1f0c9e11",
+	}
+	h := base.Hash()
+	if len(h) != 32 {
+		t.Fatalf("hash is %d bytes, want a SHA-256 digest", len(h))
+	}
+	if again := base.Hash(); !bytes.Equal(h, again) {
+		t.Fatal("the same request hashed twice gives two digests")
+	}
+	copyOf := base
+	if !bytes.Equal(h, copyOf.Hash()) {
+		t.Fatal("an equal request hashes differently")
+	}
+
+	// Every field of the request body changes the hash.
+	differ := map[string]func(r *TransferRequest){
+		"kind":         func(r *TransferRequest) { r.Kind = KindDeposit },
+		"from account": func(r *TransferRequest) { r.FromAccount = "1234567806" },
+		"to account":   func(r *TransferRequest) { r.ToAccount = "2345678915" },
+		"amount":       func(r *TransferRequest) { r.Amount++ },
+		"narration":    func(r *TransferRequest) { r.Narration = "rent " },
+		"no narration": func(r *TransferRequest) { r.Narration = "" },
+		// Length prefixes keep field boundaries: moving characters between
+		// neighbouring fields is another request.
+		"boundary shift": func(r *TransferRequest) { r.FromAccount, r.ToAccount = "123456789", "72345678907" },
+		"swapped sides":  func(r *TransferRequest) { r.FromAccount, r.ToAccount = r.ToAccount, r.FromAccount },
+	}
+	seen := map[string]string{string(h): "base"}
+	for name, change := range differ {
+		r := base
+		change(&r)
+		got := r.Hash()
+		if bytes.Equal(got, h) {
+			t.Errorf("changing the %s leaves the hash unchanged", name)
+		}
+		if prev, dup := seen[string(got)]; dup {
+			t.Errorf("changing the %s hashes like %s", name, prev)
+		}
+		seen[string(got)] = name
+	}
+
+	// The key (owner, reference) and who asked are not the body: the same
+	// body under its key is a replay, and one deposit sent by two operators
+	// is one deposit.
+	same := map[string]func(r *TransferRequest){
+		"key owner":  func(r *TransferRequest) { r.KeyOwner = SystemKeyOwner },
+		"reference":  func(r *TransferRequest) { r.Reference = "another-ref" },
+		"created by": func(r *TransferRequest) { r.CreatedBy = "7a2d3b8f-1e5c-4d66-8b62-3c8f2a1d0f22" },
+	}
+	for name, change := range same {
+		r := base
+		change(&r)
+		if !bytes.Equal(r.Hash(), h) {
+			t.Errorf("changing the %s changes the hash", name)
+		}
+	}
+}
