@@ -36,9 +36,9 @@ type registerRequest struct {
 type registrationStatus struct {
 	RegistrationID string       `json:"registration_id"`
 	Status         string       `json:"status"`
-	User           *userView    `json:"user,omitempty"`
-	Account        *accountView `json:"account,omitempty"`
-	Error          *Problem     `json:"error,omitempty"`
+	User           *userView    `json:"user"`
+	Account        *accountView `json:"account"`
+	Error          *Problem     `json:"error"`
 }
 
 // validate normalises the request; the first invalid field is reported.
@@ -165,6 +165,11 @@ func (s *Server) answerExisting(w http.ResponseWriter, r *http.Request, creds ba
 		return
 	}
 	acc, err := s.defaultAccount(r.Context(), creds.User.ID)
+	if bank.ErrorCode(err) == bank.CodeNotFound {
+		// The user exists but its account is still being opened.
+		writeJSON(w, http.StatusAccepted, registrationStatus{RegistrationID: s.registrationToken(workflows.RegistrationID(creds.User.Email)), Status: "PENDING"})
+		return
+	}
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -240,6 +245,12 @@ func (s *Server) registration(w http.ResponseWriter, r *http.Request) {
 	default:
 		var res workflows.RegistrationResult
 		err := s.d.Temporal.GetWorkflow(ctx, wfID, "").Get(ctx, &res)
+		var execErr *temporal.WorkflowExecutionError
+		if err != nil && !errors.As(err, &execErr) {
+			// Reading the outcome failed, not the registration.
+			writeError(w, r, unavailable(err))
+			return
+		}
 		if err != nil {
 			p := ProblemFor(registrationError(err))
 			out.Status, out.Error = "FAILED", &p

@@ -43,6 +43,8 @@ type Problem struct {
 	// Field names the offending input for VALIDATION_FAILED.
 	Field     string `json:"field,omitempty"`
 	RequestID string `json:"request_id,omitempty"`
+	// Checks names each dependency's state in /readyz's 503.
+	Checks map[string]string `json:"checks,omitempty"`
 }
 
 // ProblemFor builds the problem for err without writing it. Errors without

@@ -138,5 +138,11 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 			status[res.name] = "ok"
 		}
 	}
-	writeJSON(w, code, map[string]any{"ready": code == http.StatusOK, "checks": status})
+	if code != http.StatusOK {
+		p := ProblemFor(bank.Errorf(bank.CodeUnavailable, "a dependency is unreachable; see checks"))
+		p.Checks = status
+		writeProblem(w, p)
+		return
+	}
+	writeJSON(w, code, map[string]any{"ready": true, "checks": status})
 }

@@ -46,7 +46,10 @@ func (s *Server) upgradeTier(w http.ResponseWriter, r *http.Request) {
 	}
 	acc, err := s.ownedCustomerAccount(r, chi.URLParam(r, "number"))
 	if err != nil {
-		writeError(w, r, &bank.Error{Code: bank.CodeNotFound, Message: "account not found"})
+		if bank.ErrorCode(err) == bank.CodeNotFound {
+			err = bank.Errorf(bank.CodeNotFound, "account not found")
+		}
+		writeError(w, r, err)
 		return
 	}
 	p := principal(r)
@@ -87,7 +90,11 @@ func (s *Server) upgradeTier(w http.ResponseWriter, r *http.Request) {
 	case err == nil:
 		writeJSON(w, http.StatusOK, viewAccount(res.Account))
 	case waitCtx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.As(err, &deadline):
-		writeError(w, r, bank.Errorf(bank.CodeUnavailable, "the upgrade is still being verified; check the account's tier shortly"))
+		// Still verifying (a slow registry): the upgrade goes on; the
+		// account shows the new tier when it is done.
+		writeJSON(w, http.StatusAccepted, map[string]any{
+			"account_number": acc.AccountNumber, "tier": acc.Tier, "requested_tier": target, "status": "PENDING",
+		})
 	default:
 		if code := activities.CodeOf(err); code != "" {
 			writeError(w, r, bank.Errorf(code, "%s", upgradeMessage(code)))
