@@ -109,7 +109,7 @@ var versionLine = regexp.MustCompile(`\bversion v?` + regexp.QuoteMeta(CLIVersio
 // `--version` says 0.0.0-DEV, so we read the module version from the Go build
 // info) or an official release (whose `--version` names the release).
 func checkCLI(path string) error {
-	st, err := os.Stat(path)
+	st, err := os.Stat(path) // #nosec G703 -- the user names the binary to run
 	if err != nil {
 		return err
 	}
@@ -128,7 +128,7 @@ func checkCLI(path string) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, path, "--version").CombinedOutput() // #nosec G204 -- the path is the CLI we were told to run
+	out, err := exec.CommandContext(ctx, path, "--version").CombinedOutput() // #nosec G204 G702 -- the CLI we were told to run
 	if err != nil {
 		return fmt.Errorf("`%s --version` failed: %w", path, err)
 	}
@@ -324,8 +324,8 @@ func (s *Server) waitHealthy(ctx context.Context, timeout time.Duration) error {
 		}
 		select {
 		case <-s.done:
-			return fmt.Errorf("temporal dev server exited during start-up (%v); its last output:\n%s",
-				s.waitErr, s.tail.String())
+			return fmt.Errorf("temporal dev server exited during start-up (%w); its last output:\n%s",
+				s.exitErr(), s.tail.String())
 		case <-ctx.Done():
 			return fmt.Errorf("temporal dev server on %s not healthy after %s: %w; its last output:\n%s",
 				s.address, timeout, lastErr, s.tail.String())
@@ -353,6 +353,15 @@ func (s *Server) Err() error {
 	}
 }
 
+// exitErr is why the process ended, never nil: a clean exit we did not ask
+// for is still a failure for a server. Only valid after done is closed.
+func (s *Server) exitErr() error {
+	if s.waitErr == nil {
+		return errors.New("exit status 0")
+	}
+	return s.waitErr
+}
+
 // Stop sends SIGTERM to the server's process group, kills the group if it is
 // still there after a few seconds, and waits for the process. It returns an
 // error when the server had already died on its own or had to be killed.
@@ -361,7 +370,7 @@ func (s *Server) Stop() error {
 	s.stopOnce.Do(func() {
 		select {
 		case <-s.done:
-			s.stopErr = fmt.Errorf("temporal dev server had already exited: %v", s.waitErr)
+			s.stopErr = fmt.Errorf("temporal dev server had already exited: %w", s.exitErr())
 			return
 		default:
 		}

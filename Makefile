@@ -1,0 +1,110 @@
+# bankcore developer entry points. `make help` lists them.
+#
+# Tools we build from source (nothing prebuilt can be downloaded here) go to
+# the directory `go install` uses: $(go env GOBIN), else $(go env GOPATH)/bin.
+# They live outside the repository so every checkout reuses them.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+GO ?= go
+GOBIN_DIR := $(shell gobin=$$($(GO) env GOBIN); if [ -n "$$gobin" ]; then echo "$$gobin"; \
+	else echo "$$($(GO) env GOPATH | cut -d: -f1)/bin"; fi)
+
+# Temporal CLI with its embedded dev server. Later tags do not `go install`
+# (a replace directive in their go.mod); keep in step with
+# internal/temporaldev.CLIVersion.
+TEMPORAL_VERSION := 1.5.1
+TEMPORAL := $(GOBIN_DIR)/temporal
+
+# Newest golangci-lint v2 known to build with Go 1.26.
+GOLANGCI_LINT_VERSION := v2.15.0
+GOLANGCI_LINT := $(GOBIN_DIR)/golangci-lint
+
+TEST_TIMEOUT ?= 40m
+FUZZTIME ?= 10s
+# Fuzz targets run briefly by `make test`, as package:FuzzFunc. Add more here.
+FUZZ_TARGETS := \
+	./bank:FuzzParseMoney
+
+# built_from BINARY MODULE VERSION: true when BINARY was built by
+# `go install MODULE/...@VERSION` (read from the Go build info).
+# No `grep -q` in pipes here: it would exit at the first match, the writer
+# would die of SIGPIPE, and pipefail would turn a match into a failure.
+built_from = $(GO) version -m "$(1)" 2>/dev/null | grep -E '^[[:space:]]+mod[[:space:]]+$(2)[[:space:]]+$(3)([[:space:]]|$$)' >/dev/null
+
+.PHONY: help build devstack temporal run test vet fmt fmt-check fuzz-short lint golangci-lint verify clean
+
+help:
+	@echo "make build      build bin/bank"
+	@echo "make run        build, then run everything locally (starts a Temporal dev server if none is running)"
+	@echo "make test       gofmt check, go vet, all tests with -race, short fuzzing"
+	@echo "make lint       golangci-lint $(GOLANGCI_LINT_VERSION) and the gofmt check"
+	@echo "make verify     checks that generated and formatted code is up to date"
+	@echo "make temporal   build the Temporal CLI $(TEMPORAL_VERSION) into $(GOBIN_DIR) (first time only)"
+	@echo "make clean      remove bin/"
+
+build:
+	$(GO) build -o bin/bank ./cmd/bank
+
+devstack:
+	$(GO) build -o bin/devstack ./cmd/devstack
+
+# The check is in the recipe, not a file target: the binary lives outside the
+# repository and a wrong version must be replaced too.
+temporal:
+	@if $(call built_from,$(TEMPORAL),github.com/temporalio/cli,v$(TEMPORAL_VERSION)) \
+		|| "$(TEMPORAL)" --version 2>/dev/null | grep 'version $(TEMPORAL_VERSION) ' >/dev/null; then \
+		exit 0; \
+	fi; \
+	echo "building the Temporal dev server (first time only, takes ~10 minutes on 2 cores)..."; \
+	$(GO) install -v github.com/temporalio/cli/cmd/temporal@v$(TEMPORAL_VERSION); \
+	echo "installed $(TEMPORAL)"
+
+# bin/devstack checks PostgreSQL, RabbitMQ and Redis, starts a Temporal dev
+# server when none answers on TEMPORAL_ADDRESS, runs `bin/bank migrate` and
+# `bin/bank operator create`, then `bin/bank all` until Ctrl-C.
+run: build devstack temporal
+	./bin/devstack
+
+test: temporal fmt-check vet
+	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
+	@$(MAKE) --no-print-directory fuzz-short
+
+vet:
+	$(GO) vet ./...
+
+fmt:
+	gofmt -w .
+
+fmt-check:
+	@unformatted=$$(gofmt -l .); \
+	if [ -n "$$unformatted" ]; then \
+		echo "gofmt needed on:"; echo "$$unformatted"; echo "run: make fmt"; exit 1; \
+	fi
+
+fuzz-short:
+	@for target in $(FUZZ_TARGETS); do \
+		pkg=$${target%%:*}; fn=$${target#*:}; \
+		if ! $(GO) test -list="^$$fn\$$" "$$pkg" | grep -x "$$fn" >/dev/null; then \
+			echo "fuzz target $$fn not found in $$pkg (FUZZ_TARGETS)"; exit 1; \
+		fi; \
+		echo "fuzzing $$fn in $$pkg for $(FUZZTIME)"; \
+		$(GO) test -run='^$$' -fuzz="^$$fn\$$" -fuzztime=$(FUZZTIME) "$$pkg"; \
+	done
+
+golangci-lint:
+	@if ! $(call built_from,$(GOLANGCI_LINT),github.com/golangci/golangci-lint/v2,$(GOLANGCI_LINT_VERSION)); then \
+		echo "installing golangci-lint $(GOLANGCI_LINT_VERSION) into $(GOBIN_DIR)..."; \
+		$(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION); \
+	fi
+
+lint: fmt-check golangci-lint
+	"$(GOLANGCI_LINT)" run ./...
+
+# Later: regenerate gqlgen code here and fail on `git diff`.
+verify: fmt-check vet
+
+clean:
+	rm -rf bin/
