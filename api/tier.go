@@ -53,23 +53,30 @@ func (s *Server) upgradeTier(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := principal(r)
+	ctx := r.Context()
 	requestID := uuid.NewString()
-	if key := r.Header.Get("Idempotency-Key"); key != "" {
+	key := r.Header.Get("Idempotency-Key")
+	if key != "" {
 		if err := bank.ValidateReference("Idempotency-Key", key); err != nil {
 			writeError(w, r, err)
 			return
 		}
 		requestID = uuid.NewSHA1(upgradeNamespace, []byte(p.UserID+"/"+acc.AccountNumber+"/"+key)).String()
-	} else if err := bank.CheckUpgradeRequest(acc.Tier, target, k.Type); err != nil {
-		// Refuse what needs no registry call; the workflow checks again
-		// under the account's lock.
-		writeError(w, r, err)
-		return
+	}
+	wfID := workflows.TierUpgradeID(acc.AccountNumber, requestID)
+	if err := bank.CheckUpgradeRequest(acc.Tier, target, k.Type); err != nil {
+		// Refuse what needs no registry call (the workflow checks again
+		// under the account's lock), before anything is verified or claimed.
+		// Only a keyed retry of an upgrade that already ran finds the account
+		// at its target: it gets that run's outcome.
+		if key == "" || bank.ErrorCode(err) != bank.CodeTierNotHigher || !s.upgradeRan(ctx, wfID) {
+			writeError(w, r, err)
+			return
+		}
 	}
 
-	ctx := r.Context()
 	run, err := s.d.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       workflows.TierUpgradeID(acc.AccountNumber, requestID),
+		ID:                       wfID,
 		TaskQueue:                workflows.QueueAccounts,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
@@ -102,6 +109,14 @@ func (s *Server) upgradeTier(w http.ResponseWriter, r *http.Request) {
 		}
 		writeError(w, r, err)
 	}
+}
+
+// upgradeRan reports whether an upgrade workflow with the id exists (or
+// Temporal could not say, in which case starting it reports the outage).
+func (s *Server) upgradeRan(ctx context.Context, wfID string) bool {
+	_, err := s.d.Temporal.DescribeWorkflow(ctx, wfID, "")
+	var notFound *serviceerror.NotFound
+	return !errors.As(err, &notFound)
 }
 
 func upgradeMessage(code bank.Code) string {
