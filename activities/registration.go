@@ -89,14 +89,16 @@ func (a *Registration) CreateUser(ctx context.Context, in CreateUserInput) (Crea
 	return CreateUserResult{User: u}, nil
 }
 
-// EvidenceStore records verified evidence. Errors: IDENTITY_IN_USE.
+// EvidenceStore records verified evidence when it suffices for the target
+// tier. Errors: IDENTITY_IN_USE, KYC_FAILED.
 type EvidenceStore interface {
-	ClaimEvidence(ctx context.Context, userID string, typ bank.KYCType, numberHMAC []byte) ([]bank.KYCType, error)
+	ClaimEvidence(ctx context.Context, userID string, target bank.Tier, typ bank.KYCType, numberHMAC []byte) ([]bank.KYCType, error)
 }
 
 // ClaimEvidenceInput carries a KYC number: encrypted in history.
 type ClaimEvidenceInput struct {
 	UserID string
+	Tier   bank.Tier // the tier the evidence is for
 	KYC    bank.KYC
 }
 
@@ -115,7 +117,7 @@ func (a *Registration) ClaimEvidence(ctx context.Context, in ClaimEvidenceInput)
 	if err != nil {
 		return ClaimEvidenceResult{}, asActivityError(err)
 	}
-	types, err := a.Evidence.ClaimEvidence(ctx, in.UserID, k.Type, bank.KYCDigest(a.IdentityKey, k))
+	types, err := a.Evidence.ClaimEvidence(ctx, in.UserID, in.Tier, k.Type, bank.KYCDigest(a.IdentityKey, k))
 	if err != nil {
 		return ClaimEvidenceResult{}, asActivityError(err)
 	}

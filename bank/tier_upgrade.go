@@ -10,10 +10,18 @@ func CheckUpgrade(current, target Tier, submitted KYCType, onFile []KYCType) err
 	if err := CheckUpgradeRequest(current, target, submitted); err != nil {
 		return err
 	}
+	return CheckEvidence(target, submitted, onFile)
+}
+
+// CheckEvidence is the part of CheckUpgrade about evidence already on file:
+// TIER_3 needs a BVN or NIN besides the submitted ID card. It is checked
+// before the submitted evidence is recorded, so a refused request claims
+// no one's identity number. Errors: KYC_FAILED.
+func CheckEvidence(target Tier, submitted KYCType, onFile []KYCType) error {
 	if target != Tier3 {
 		return nil
 	}
-	for _, t := range onFile {
+	for _, t := range append(onFile, submitted) {
 		if t == KYCBVN || t == KYCNIN {
 			return nil
 		}

@@ -43,7 +43,7 @@ func UpgradeTier(ctx workflow.Context, in UpgradeTierInput) (UpgradeTierResult, 
 	}
 	var claimed activities.ClaimEvidenceResult
 	err := workflow.ExecuteActivity(regCtx, regActs.ClaimEvidence,
-		activities.ClaimEvidenceInput{UserID: in.UserID, KYC: in.KYC}).Get(ctx, &claimed)
+		activities.ClaimEvidenceInput{UserID: in.UserID, Tier: in.Tier, KYC: in.KYC}).Get(ctx, &claimed)
 	if err != nil {
 		return UpgradeTierResult{}, err
 	}

@@ -50,7 +50,7 @@ func (f verifierFunc) Verify(_ context.Context, k bank.KYC) error { return f(k) 
 
 type evidenceFunc func(userID string, typ bank.KYCType, numberHMAC []byte) ([]bank.KYCType, error)
 
-func (f evidenceFunc) ClaimEvidence(_ context.Context, userID string, typ bank.KYCType, numberHMAC []byte) ([]bank.KYCType, error) {
+func (f evidenceFunc) ClaimEvidence(_ context.Context, userID string, _ bank.Tier, typ bank.KYCType, numberHMAC []byte) ([]bank.KYCType, error) {
 	return f(userID, typ, numberHMAC)
 }
 
@@ -234,8 +234,8 @@ func (h *tierHarness) assertUpgraded(onFile []bank.KYCType) {
 		t.Errorf("VerifyKYC inputs = %+v, want the submitted evidence", got)
 	}
 	if got := h.calls.inputs("ClaimEvidence"); len(got) != 1 ||
-		got[0] != (activities.ClaimEvidenceInput{UserID: in.UserID, KYC: in.KYC}) {
-		t.Errorf("ClaimEvidence inputs = %+v, want user %s and the submitted evidence", got, in.UserID)
+		got[0] != (activities.ClaimEvidenceInput{UserID: in.UserID, Tier: in.Tier, KYC: in.KYC}) {
+		t.Errorf("ClaimEvidence inputs = %+v, want user %s, the target tier and the submitted evidence", got, in.UserID)
 	}
 	up := h.calls.inputs("UpgradeTier")
 	if len(up) != 1 {

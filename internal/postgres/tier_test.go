@@ -63,7 +63,7 @@ func tierCustomer(ctx context.Context, t *testing.T, k bank.KYC) (userID, number
 
 func claim(ctx context.Context, t *testing.T, userID string, k bank.KYC) []bank.KYCType {
 	t.Helper()
-	types, err := NewUsers(testPool).ClaimEvidence(ctx, userID, k.Type, bank.KYCDigest(tierTestKey, k))
+	types, err := NewUsers(testPool).ClaimEvidence(ctx, userID, bank.Tier2, k.Type, bank.KYCDigest(tierTestKey, k))
 	if err != nil {
 		t.Fatalf("ClaimEvidence(%s): %v", k.Type, err)
 	}
@@ -448,7 +448,7 @@ func TestClaimEvidence(t *testing.T) {
 	otherNIN := randomNIN()
 	other, _ := tierCustomer(ctx, t, otherNIN)
 	for _, k := range []bank.KYC{nin, card, bvn} {
-		_, err := users.ClaimEvidence(ctx, other, k.Type, bank.KYCDigest(tierTestKey, k))
+		_, err := users.ClaimEvidence(ctx, other, bank.Tier2, k.Type, bank.KYCDigest(tierTestKey, k))
 		ledgerWantCode(t, err, bank.CodeIdentityInUse)
 		if strings.Contains(err.Error(), k.Number) {
 			t.Errorf("error %q carries the number", err)
@@ -461,5 +461,28 @@ func TestClaimEvidence(t *testing.T) {
 	if err := testPool.QueryRow(ctx, `SELECT user_id::text FROM auth.identities WHERE kyc_type = 'ID_CARD' AND number_hmac = $1`,
 		bank.KYCDigest(tierTestKey, card)).Scan(&holder); err != nil || holder != user {
 		t.Errorf("the ID card is held by %q (%v), want %s", holder, err, user)
+	}
+}
+
+// A TIER_3 request from a user without a BVN or NIN is refused before the
+// ID card is recorded: a refusal must not let anyone claim other people's
+// card numbers.
+func TestClaimEvidenceRefusedClaimsNothing(t *testing.T) {
+	ctx := ledgerCtx(t)
+	users := NewUsers(testPool)
+	ownCard, otherCard := randomIDCard(), randomIDCard()
+	user, _ := tierCustomer(ctx, t, ownCard)
+
+	_, err := users.ClaimEvidence(ctx, user, bank.Tier3, otherCard.Type, bank.KYCDigest(tierTestKey, otherCard))
+	ledgerWantCode(t, err, bank.CodeKYCFailed)
+	var n int
+	if err := testPool.QueryRow(ctx, `SELECT count(*) FROM auth.identities WHERE number_hmac = $1`,
+		bank.KYCDigest(tierTestKey, otherCard)).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("%d identities recorded for the refused card (%v), want 0", n, err)
+	}
+	// With a NIN on file the same card is accepted for TIER_3.
+	claim(ctx, t, user, randomNIN())
+	if _, err := users.ClaimEvidence(ctx, user, bank.Tier3, otherCard.Type, bank.KYCDigest(tierTestKey, otherCard)); err != nil {
+		t.Fatalf("ClaimEvidence with a NIN on file: %v", err)
 	}
 }

@@ -162,11 +162,20 @@ func (s *Users) ByRegistrationID(ctx context.Context, registrationID string) (ba
 	return c, nil
 }
 
-// ClaimEvidence records verified evidence for userID and returns every
-// evidence type the user now holds. Errors: IDENTITY_IN_USE.
-func (s *Users) ClaimEvidence(ctx context.Context, userID string, typ bank.KYCType, numberHMAC []byte) ([]bank.KYCType, error) {
+// ClaimEvidence records verified evidence for userID, when the evidence
+// already on file allows the target tier (bank.CheckEvidence), and returns
+// every evidence type the user now holds. Errors: IDENTITY_IN_USE,
+// KYC_FAILED.
+func (s *Users) ClaimEvidence(ctx context.Context, userID string, target bank.Tier, typ bank.KYCType, numberHMAC []byte) ([]bank.KYCType, error) {
 	var types []bank.KYCType
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		onFile, err := identityTypes(ctx, tx, userID)
+		if err != nil {
+			return err
+		}
+		if err := bank.CheckEvidence(target, typ, onFile); err != nil {
+			return err
+		}
 		owner, err := claimIdentity(ctx, tx, userID, typ, numberHMAC)
 		if err != nil {
 			return err
@@ -174,12 +183,20 @@ func (s *Users) ClaimEvidence(ctx context.Context, userID string, typ bank.KYCTy
 		if owner != userID {
 			return bank.Errorf(bank.CodeIdentityInUse, "this %s already belongs to another user", typ)
 		}
-		rows, err := tx.Query(ctx, `SELECT DISTINCT kyc_type FROM auth.identities WHERE user_id = $1 ORDER BY 1`, userID)
-		if err != nil {
-			return fmt.Errorf("list identities: %w", err)
-		}
-		types, err = pgx.CollectRows(rows, pgx.RowTo[bank.KYCType])
+		types, err = identityTypes(ctx, tx, userID)
 		return err
 	})
 	return types, err
+}
+
+func identityTypes(ctx context.Context, tx pgx.Tx, userID string) ([]bank.KYCType, error) {
+	rows, err := tx.Query(ctx, `SELECT DISTINCT kyc_type FROM auth.identities WHERE user_id = $1 ORDER BY 1`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("list identities: %w", err)
+	}
+	types, err := pgx.CollectRows(rows, pgx.RowTo[bank.KYCType])
+	if err != nil {
+		return nil, fmt.Errorf("list identities: %w", err)
+	}
+	return types, nil
 }
