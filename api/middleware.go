@@ -33,6 +33,10 @@ func requestID(ctx context.Context) string {
 	return id
 }
 
+// RequestID returns the id this package's middleware gave the request ("" outside one),
+// for handlers mounted from other packages (GraphQL) to log and report.
+func RequestID(ctx context.Context) string { return requestID(ctx) }
+
 func logger(ctx context.Context) *slog.Logger {
 	if l, ok := ctx.Value(keyLogger).(*slog.Logger); ok {
 		return l

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
@@ -18,6 +20,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/coder/websocket"
 	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/bankcore/bank/bank"
 )
@@ -93,6 +96,7 @@ func Handler(d Deps) http.Handler {
 	gql.SetValidationRulesFn(validationRules)
 	gql.Use(extension.Introspection{})
 	gql.Use(extension.FixedComplexityLimit(MaxComplexity))
+	gql.Use(subscriptionsOverWebSocket{})
 	gql.SetErrorPresenter(s.presentError)
 	gql.SetRecoverFunc(recoverPanic)
 	s.gql = gql
@@ -118,9 +122,11 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // serveWebSocket hands the upgrade to gqlgen. The API server's read and
 // write timeouts are meant for requests: left on the connection, they would
-// cut every subscription after WriteTimeout, so they are cleared here. An
-// idle or dead socket is ended by InitTimeout, the ping/pong keep-alive and
-// the token's expiry instead.
+// cut every subscription after WriteTimeout. Current net/http clears them
+// when the connection is hijacked, but http.Hijacker long documented that
+// they may remain, so they are cleared here explicitly as well. An idle or
+// dead socket is ended by InitTimeout, the ping/pong keep-alive and the
+// token's expiry instead.
 func (s *server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
 	if err := rc.SetReadDeadline(time.Time{}); err != nil && !errors.Is(err, http.ErrNotSupported) {
@@ -156,11 +162,29 @@ func (s *server) servePOST(w http.ResponseWriter, r *http.Request) {
 	r.Body = io.NopCloser(bytes.NewReader(body))
 
 	p, _, authErr := authenticate(s.deps.Tokens, r.Header.Get("Authorization"))
-	if r.Header.Get("Authorization") == "" {
-		authErr = errNoToken
-	}
+	ctx := context.WithValue(withAuth(r.Context(), p, authErr), overHTTPKey{}, true)
 	w.Header().Set("Cache-Control", "no-store")
-	s.gql.ServeHTTP(w, r.WithContext(withAuth(r.Context(), p, authErr)))
+	s.gql.ServeHTTP(w, r.WithContext(ctx))
+}
+
+// overHTTPKey marks operations that came in a POST rather than a socket.
+type overHTTPKey struct{}
+
+// subscriptionsOverWebSocket refuses a subscription sent in a POST, which
+// gqlgen would otherwise hold open until the first notification.
+type subscriptionsOverWebSocket struct{}
+
+func (subscriptionsOverWebSocket) ExtensionName() string { return "SubscriptionsOverWebSocket" }
+
+func (subscriptionsOverWebSocket) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (subscriptionsOverWebSocket) MutateOperationContext(ctx context.Context, oc *graphql.OperationContext) *gqlerror.Error {
+	if oc.Operation == nil || oc.Operation.Operation != ast.Subscription || ctx.Value(overHTTPKey{}) == nil {
+		return nil
+	}
+	err := gqlerror.Errorf("subscriptions are served over WebSocket only (graphql-transport-ws or graphql-ws)")
+	errcode.Set(err, errcode.ValidationFailed)
+	return err
 }
 
 // expiryKey holds the function that releases a socket's token-expiry timer.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -103,10 +104,11 @@ type instance struct {
 
 type instanceOptions struct {
 	readTimeout, writeTimeout time.Duration
-	keepAlive                 time.Duration
+	keepAlive, initTimeout    time.Duration
 	tokens                    Tokens
 	store                     Notifications
 	log                       io.Writer
+	baseContext               context.Context // the server's BaseContext
 }
 
 type requestIDKey struct{}
@@ -160,6 +162,7 @@ func (e *env) serve(hub Hub, opts instanceOptions) *instance {
 		Logger:        testLogger(opts.log),
 		RequestID:     requestIDFrom,
 		KeepAlive:     opts.keepAlive,
+		InitTimeout:   opts.initTimeout,
 	}
 	if opts.tokens != nil {
 		deps.Tokens = opts.tokens
@@ -177,6 +180,9 @@ func (e *env) serve(hub Hub, opts instanceOptions) *instance {
 	}
 	if opts.writeTimeout > 0 {
 		srv.Config.WriteTimeout = opts.writeTimeout
+	}
+	if opts.baseContext != nil {
+		srv.Config.BaseContext = func(net.Listener) context.Context { return opts.baseContext }
 	}
 	srv.Start()
 	t.Cleanup(srv.Close)

@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/validator/core"
 	"github.com/vektah/gqlparser/v2/validator/rules"
@@ -25,6 +26,16 @@ const (
 	// MaxBodyBytes bounds a request body or WebSocket message, as in REST.
 	MaxBodyBytes = 64 << 10
 )
+
+// complexityLimitExceeded is the code gqlgen's complexity limit uses.
+const complexityLimitExceeded = "COMPLEXITY_LIMIT_EXCEEDED"
+
+func init() {
+	// A refused operation is the client's mistake, answered 422 like the
+	// depth limit and other validation errors (gqlgen answers 200 for codes
+	// it does not know). Registered once: gqlgen's table is global.
+	errcode.RegisterErrorType(complexityLimitExceeded, errcode.KindProtocol)
+}
 
 // validationRules are gqlparser's defaults plus the depth limit. They run
 // once per distinct query text (the parsed document is cached).

@@ -131,7 +131,7 @@ func TestLimits(t *testing.T) {
 	t.Run("Complexity", func(t *testing.T) {
 		r := post(t, in.url, tok, `{ a: `+page+` b: `+page+` }`, nil)
 		got := r.wantCode(t, "COMPLEXITY_LIMIT_EXCEEDED")
-		if !strings.Contains(got.Message, "exceeds the limit of 1100") || string(r.Data) != "null" {
+		if !strings.Contains(got.Message, "exceeds the limit of 1100") || string(r.Data) != "null" || r.Status != http.StatusUnprocessableEntity {
 			t.Errorf("status %d: %s", r.Status, r.Raw)
 		}
 		// Variables count too.
@@ -147,8 +147,8 @@ func TestLimits(t *testing.T) {
 		deep := `{ __type(name: "Notification") { ` + strings.Repeat("ofType { ", 15) + "name" + strings.Repeat(" }", 15) + ` } }`
 		r := post(t, in.url, "", deep, nil)
 		got := r.wantCode(t, "GRAPHQL_VALIDATION_FAILED")
-		if !strings.Contains(got.Message, "more than the limit of 15") {
-			t.Errorf("message %q", got.Message)
+		if !strings.Contains(got.Message, "more than the limit of 15") || r.Status != http.StatusUnprocessableEntity {
+			t.Errorf("status %d, message %q", r.Status, got.Message)
 		}
 		// Through fragments, too.
 		viaFragments := `{ __type(name: "Notification") { ...A } }
@@ -164,6 +164,14 @@ func TestLimits(t *testing.T) {
 	t.Run("IntrospectionRecursion", func(t *testing.T) {
 		r := post(t, in.url, "", `{ __schema { types { fields { type { fields { type { fields { name } } } } } } } }`, nil)
 		r.wantCode(t, "GRAPHQL_VALIDATION_FAILED")
+	})
+
+	t.Run("NoSubscriptionOverHTTP", func(t *testing.T) {
+		r := post(t, in.url, tok, `subscription { notificationAdded { id } }`, nil)
+		got := r.wantCode(t, "GRAPHQL_VALIDATION_FAILED")
+		if r.Status != http.StatusUnprocessableEntity || !strings.Contains(got.Message, "WebSocket") {
+			t.Errorf("status %d: %s", r.Status, r.Raw)
+		}
 	})
 
 	t.Run("NoBatching", func(t *testing.T) {

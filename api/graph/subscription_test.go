@@ -1,7 +1,9 @@
 package graph
 
 import (
+	"context"
 	"fmt"
+	"net/http"
 	"runtime"
 	"strings"
 	"sync"
@@ -178,6 +180,19 @@ func TestSocketClosesWhenTokenExpires(t *testing.T) {
 	waitSubscribers(t, in.hub, 0)
 }
 
+func TestSocketWithoutInitIsClosed(t *testing.T) {
+	e := newEnv(t)
+	in := e.newInstance(instanceOptions{initTimeout: 200 * time.Millisecond})
+	for _, proto := range protocols {
+		c := dialWS(t, in.ws, proto)
+		start := time.Now()
+		code, _ := c.closedWith()
+		if code != websocket.StatusProtocolError || time.Since(start) > 5*time.Second {
+			t.Errorf("%s: closed with %d after %v, want %d after the init timeout", proto, code, time.Since(start), websocket.StatusProtocolError)
+		}
+	}
+}
+
 // Sockets come and go; none leaves a hub subscriber or a goroutine behind.
 func TestSocketLifecycleDoesNotLeak(t *testing.T) {
 	const workers, cycles = 10, 20 // 200 sockets
@@ -267,5 +282,62 @@ func settle(t *testing.T, n int) {
 	deadline := time.Now().Add(waitTimeout)
 	for runtime.NumGoroutine() > n && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// http.Server.Shutdown neither closes nor waits for hijacked connections.
+// Cancelling the server's BaseContext after it (as the app does) closes the
+// sockets normally, so clients reconnect to another instance.
+func TestSocketsCloseWithTheServersContext(t *testing.T) {
+	e := newEnv(t)
+	base, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	in := e.newInstance(instanceOptions{baseContext: base})
+	var clients []*wsClient
+	for _, proto := range protocols {
+		c := dialWS(t, in.ws, proto)
+		c.connect(e.token(uuid.NewString()))
+		c.subscribe("1")
+		clients = append(clients, c)
+	}
+	waitSubscribers(t, in.hub, 2)
+	cancel()
+	for _, c := range clients {
+		if code, _ := c.closedWith(); code != websocket.StatusNormalClosure {
+			t.Errorf("%s: close code %d, want %d", c.proto, code, websocket.StatusNormalClosure)
+		}
+	}
+	waitSubscribers(t, in.hub, 0)
+}
+
+// A page on another origin cannot open a socket (unless configured): the
+// token is in the payload, not a cookie, but there is no reason to let it.
+func TestWebSocketOrigin(t *testing.T) {
+	e := newEnv(t)
+	in := e.newInstance(instanceOptions{})
+	// dial returns the handshake's status: 101 when the socket opened.
+	dial := func(origin string) int {
+		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+		defer cancel()
+		conn, resp, err := websocket.Dial(ctx, in.ws, &websocket.DialOptions{
+			Subprotocols: []string{transportWS},
+			HTTPHeader:   http.Header{"Origin": {origin}},
+		})
+		if err == nil {
+			_ = conn.CloseNow()
+		}
+		if resp == nil {
+			t.Fatalf("dial: %v", err)
+		}
+		if resp.Body != nil {
+			_ = resp.Body.Close()
+		}
+		return resp.StatusCode
+	}
+	if got := dial(in.srv.URL); got != http.StatusSwitchingProtocols {
+		t.Errorf("same origin: status %d, want 101", got)
+	}
+	if got := dial("https://evil.example"); got != http.StatusForbidden {
+		t.Errorf("other origin: status %d, want 403", got)
 	}
 }

@@ -251,3 +251,30 @@ func decodeCursor(c string) (time.Time, uuid.UUID, error) {
 	}
 	return at, id, nil
 }
+
+// CursorAt returns the List cursor that continues right after the user's
+// notification id, so a client that only has the last id of a page (the
+// GraphQL getNotifications(after:) argument) can ask for the next one.
+// Errors: NOT_FOUND, also for another user's notification, exactly as for
+// one that does not exist.
+func (s *Notifications) CursorAt(ctx context.Context, userID, id string) (string, error) {
+	notFound := bank.Errorf(bank.CodeNotFound, "notification not found")
+	user, err := uuid.Parse(userID)
+	if err != nil {
+		return "", notFound
+	}
+	nid, err := uuid.Parse(id)
+	if err != nil {
+		return "", notFound
+	}
+	var at time.Time
+	err = s.pool.QueryRow(ctx, `SELECT created_at FROM notify.notifications WHERE id = $1 AND user_id = $2`,
+		nid, user).Scan(&at)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", notFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("notification cursor: %w", err)
+	}
+	return encodeCursor(at, nid.String()), nil
+}

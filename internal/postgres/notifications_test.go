@@ -393,3 +393,50 @@ func TestNotifications_ListUsesTheIndex(t *testing.T) {
 		t.Errorf("plan does not walk notifications_user_newest by key:\n%s", plan)
 	}
 }
+
+func TestNotifications_CursorAt(t *testing.T) {
+	store := NewNotifications(testPool)
+	ctx := ctxFor(t)
+	user, other := uuid.NewString(), uuid.NewString()
+	base := time.Date(2026, 2, 3, 4, 5, 6, 0, time.UTC)
+	for i := range 5 {
+		insertAt(t, user, base.Add(time.Duration(i%2)*time.Microsecond)) // ties on created_at
+	}
+	all, _, err := store.List(ctx, user, 10, "")
+	if err != nil || len(all) != 5 {
+		t.Fatalf("List = %d rows, %v", len(all), err)
+	}
+
+	t.Run("ContinuesAfterTheID", func(t *testing.T) {
+		for i, n := range all {
+			cursor, err := store.CursorAt(ctx, user, n.ID)
+			if err != nil {
+				t.Fatalf("CursorAt(%s): %v", n.ID, err)
+			}
+			rest, _, err := store.List(ctx, user, 10, cursor)
+			if err != nil {
+				t.Fatalf("List after %s: %v", n.ID, err)
+			}
+			if len(rest) != len(all)-i-1 {
+				t.Fatalf("after row %d: %d rows, want %d", i, len(rest), len(all)-i-1)
+			}
+			for j, r := range rest {
+				if r.ID != all[i+1+j].ID {
+					t.Errorf("after row %d: row %d is %s, want %s", i, j, r.ID, all[i+1+j].ID)
+				}
+			}
+		}
+	})
+
+	t.Run("ErrNotFound", func(t *testing.T) {
+		for _, tc := range []struct{ user, id string }{
+			{other, all[0].ID}, // someone else's
+			{user, uuid.NewString()},
+			{user, "not-a-uuid"},
+			{"not-a-uuid", all[0].ID},
+		} {
+			_, err := store.CursorAt(ctx, tc.user, tc.id)
+			wantCode(t, err, bank.CodeNotFound)
+		}
+	})
+}
