@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 	enumspb "go.temporal.io/api/enums/v1"
@@ -333,36 +334,15 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	if req.Email == "" {
-		writeError(w, r, bank.Invalid("email", "is required"))
-		return
-	}
-	if req.Password == "" {
-		writeError(w, r, bank.Invalid("password", "is required"))
-		return
-	}
-	email := strings.ToLower(req.Email)
-	keys := []string{"email:" + email, "addr:" + clientAddr(r, s.d.TrustProxy)}
-	if limited, wait := s.loginFail.blocked(keys...); limited {
-		retryAfter(w, wait)
-		writeError(w, r, bank.Errorf(bank.CodeRateLimited, "too many failed logins; retry later"))
-		return
-	}
-	creds, err := s.d.Users.CredentialsByEmail(r.Context(), email)
-	if err != nil && bank.ErrorCode(err) != bank.CodeNotFound {
+	p, wait, err := s.checkLogin(r, req.Email, req.Password)
+	if err != nil {
+		if wait > 0 {
+			retryAfter(w, wait)
+		}
 		writeError(w, r, err)
 		return
 	}
-	hash := s.dummyHash
-	if err == nil {
-		hash = []byte(creds.PasswordHash)
-	}
-	if bcrypt.CompareHashAndPassword(hash, []byte(req.Password)) != nil || err != nil {
-		s.loginFail.fail(keys...)
-		writeError(w, r, bank.Errorf(bank.CodeUnauthenticated, "email or password is wrong"))
-		return
-	}
-	tok, err := s.d.Tokens.Issue(token.Principal{UserID: creds.User.ID, Role: creds.User.Role})
+	tok, err := s.d.Tokens.Issue(p)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -370,4 +350,36 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{
 		"access_token": tok, "token_type": "Bearer", "expires_in": int(s.d.Tokens.TTL().Seconds()),
 	})
+}
+
+// checkLogin verifies an email and password for every login form (POST
+// /auth/login and the codec sign-in page): one bcrypt whether or not the
+// email exists, failures counted per email and per client address. wait is
+// set with RATE_LIMITED. Errors: VALIDATION_FAILED, RATE_LIMITED,
+// UNAUTHENTICATED.
+func (s *Server) checkLogin(r *http.Request, email, password string) (_ token.Principal, wait time.Duration, _ error) {
+	if email == "" {
+		return token.Principal{}, 0, bank.Invalid("email", "is required")
+	}
+	if password == "" {
+		return token.Principal{}, 0, bank.Invalid("password", "is required")
+	}
+	email = strings.ToLower(email)
+	keys := []string{"email:" + email, "addr:" + clientAddr(r, s.d.TrustProxy)}
+	if limited, retry := s.loginFail.blocked(keys...); limited {
+		return token.Principal{}, retry, bank.Errorf(bank.CodeRateLimited, "too many failed logins; retry later")
+	}
+	creds, err := s.d.Users.CredentialsByEmail(r.Context(), email)
+	if err != nil && bank.ErrorCode(err) != bank.CodeNotFound {
+		return token.Principal{}, 0, err
+	}
+	hash := s.dummyHash
+	if err == nil {
+		hash = []byte(creds.PasswordHash)
+	}
+	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || err != nil {
+		s.loginFail.fail(keys...)
+		return token.Principal{}, 0, bank.Errorf(bank.CodeUnauthenticated, "email or password is wrong")
+	}
+	return token.Principal{UserID: creds.User.ID, Role: creds.User.Role}, 0, nil
 }

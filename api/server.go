@@ -15,6 +15,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/bankcore/bank/bank"
+	"github.com/bankcore/bank/internal/metrics"
 	"github.com/bankcore/bank/internal/token"
 )
 
@@ -61,13 +62,23 @@ type Deps struct {
 	RateRegister      int           // per minute per client address; 0 = off
 	RateLoginFailures int           // per minute per email and per address; 0 = off
 	TrustProxy        bool
+
+	// Metrics times every request and serves GET /metrics; nil = neither.
+	Metrics *metrics.Metrics
+	// Codec is the codec-server handler (codec.Handler), mounted under
+	// /codec behind operator authentication; nil = not mounted.
+	Codec http.Handler
+	// CodecOrigins may call the codec routes from a browser with
+	// credentials (the Temporal Web UI); see CheckCodecOrigins.
+	CodecOrigins []string
 }
 
 // Server holds the handlers' state.
 type Server struct {
-	d         Deps
-	dummyHash []byte // compared against for unknown emails, so timing is even
-	loginFail *failureLimiter
+	d            Deps
+	dummyHash    []byte // compared against for unknown emails, so timing is even
+	loginFail    *failureLimiter
+	codecOrigins map[string]bool
 }
 
 // New builds the router.
@@ -79,10 +90,18 @@ func New(d Deps) http.Handler {
 	if err != nil {
 		panic(err) // only an invalid cost, which config already refused
 	}
-	s := &Server{d: d, dummyHash: dummy, loginFail: newFailureLimiter(d.RateLoginFailures, time.Minute)}
+	s := &Server{d: d, dummyHash: dummy, loginFail: newFailureLimiter(d.RateLoginFailures, time.Minute),
+		codecOrigins: map[string]bool{}}
+	origins, err := CheckCodecOrigins(d.CodecOrigins)
+	if err != nil {
+		panic(err) // the caller validates configuration with CheckCodecOrigins first
+	}
+	for _, o := range origins {
+		s.codecOrigins[o] = true
+	}
 
 	r := chi.NewRouter()
-	r.Use(withRequestID(d.Logger), accessLog, recoverer)
+	r.Use(withRequestID(d.Logger), d.Metrics.Middleware, accessLog, recoverer)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, bank.Errorf(bank.CodeNotFound, "no such route"))
 	})
@@ -92,6 +111,14 @@ func New(d Deps) http.Handler {
 
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
+	if d.Metrics != nil {
+		// Unauthenticated, like every Prometheus endpoint: keep /metrics
+		// off the public internet (docs/operations.md).
+		r.Method(http.MethodGet, "/metrics", d.Metrics.Handler())
+	}
+	if d.Codec != nil {
+		r.Route("/codec", s.codecRoutes)
+	}
 
 	r.With(limitByAddr(d.RateRegister, d.TrustProxy)).Post("/auth/register", s.register)
 	r.Get("/auth/registrations/{id}", s.registration)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/bankcore/bank/activities"
 	"github.com/bankcore/bank/bank"
+	"github.com/bankcore/bank/internal/metrics"
 	"github.com/bankcore/bank/workflows"
 )
 
@@ -210,7 +211,13 @@ func (s *Server) deposit(w http.ResponseWriter, r *http.Request) {
 func (s *Server) postMoney(w http.ResponseWriter, r *http.Request, req bank.TransferRequest, wfID, wfType string) {
 	ctx := r.Context()
 	hash := req.Hash()
+	outcome := metrics.OutcomeError
+	defer func() { s.d.Metrics.Transfer(string(req.Kind), outcome) }()
 	if stored, err := s.d.Ledger.ByKey(ctx, req.KeyOwner, req.Reference); err == nil {
+		outcome = metrics.OutcomeReplayed
+		if !bytes.Equal(stored.RequestHash, hash) {
+			outcome = string(bank.CodeIdempotencyReused)
+		}
 		w.Header().Set("Idempotent-Replayed", "true")
 		s.answerStored(w, r, stored, hash, http.StatusOK)
 		return
@@ -247,14 +254,17 @@ func (s *Server) postMoney(w http.ResponseWriter, r *http.Request, req bank.Tran
 	var deadline *serviceerror.DeadlineExceeded
 	switch {
 	case err == nil:
+		outcome = storedOutcome(res.Transfer, hash)
 		s.answerStored(w, r, res.Transfer, hash, http.StatusCreated)
 	case waitCtx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.As(err, &deadline):
 		// Money may have moved while the event is late (a RabbitMQ outage):
 		// the ledger, not the workflow, is the answer.
 		if stored, err := s.d.Ledger.ByKey(ctx, req.KeyOwner, req.Reference); err == nil {
+			outcome = storedOutcome(stored, hash)
 			s.answerStored(w, r, stored, hash, http.StatusCreated)
 			return
 		}
+		outcome = metrics.OutcomePending
 		writeJSON(w, http.StatusAccepted, transferView{
 			Reference: req.Reference, Status: string(bank.StatusPending), FromAccount: req.FromAccount,
 			ToAccount: req.ToAccount, Amount: req.Amount.String(), Currency: bank.Currency, Narration: req.Narration,
@@ -263,10 +273,12 @@ func (s *Server) postMoney(w http.ResponseWriter, r *http.Request, req bank.Tran
 		var appErr *temporal.ApplicationError
 		var refusal activities.TransferRefusal
 		if errors.As(err, &appErr) && appErr.HasDetails() && appErr.Details(&refusal) == nil && refusal.Transfer.ID != "" {
+			outcome = storedOutcome(refusal.Transfer, hash)
 			s.answerStored(w, r, refusal.Transfer, hash, http.StatusCreated)
 			return
 		}
 		if code := activities.CodeOf(err); code != "" {
+			outcome = string(code)
 			writeError(w, r, bank.Errorf(code, "%s", refusalMessage(code)))
 			return
 		}
@@ -288,6 +300,18 @@ func (s *Server) answerStored(w http.ResponseWriter, r *http.Request, t bank.Tra
 		return
 	}
 	writeJSON(w, status, viewTransfer(t))
+}
+
+// storedOutcome is the metrics outcome of answering t to a request with
+// hash: what answerStored will say.
+func storedOutcome(t bank.Transfer, hash []byte) string {
+	switch {
+	case !bytes.Equal(t.RequestHash, hash):
+		return string(bank.CodeIdempotencyReused)
+	case t.Status == bank.StatusFailed:
+		return string(t.FailureCode)
+	}
+	return string(t.Status)
 }
 
 func refusalMessage(code bank.Code) string {

@@ -25,6 +25,7 @@ import (
 	"github.com/bankcore/bank/internal/config"
 	"github.com/bankcore/bank/internal/fanout"
 	"github.com/bankcore/bank/internal/kyc"
+	"github.com/bankcore/bank/internal/metrics"
 	"github.com/bankcore/bank/internal/notifier"
 	"github.com/bankcore/bank/internal/postgres"
 	"github.com/bankcore/bank/internal/rabbitmq"
@@ -48,9 +49,14 @@ type App struct {
 	temporal  client.Client
 	publisher *rabbitmq.Publisher
 	redis     *redis.Client
+	metrics   *metrics.Metrics
 
 	httpServer *http.Server
 	listener   net.Listener
+
+	// The workers' and the notifier's /metrics (the API serves its own).
+	metricsServer   *http.Server
+	metricsListener net.Listener
 
 	cancel context.CancelFunc
 	failed chan struct{}
@@ -79,15 +85,25 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, roles Ro
 		}
 	}
 
+	var codecOrigins []string
+	if roles.API {
+		if codecOrigins, err = api.CheckCodecOrigins(cfg.UICodecCORSOrigins); err != nil {
+			return nil, fmt.Errorf("BANK_CODEC_CORS_ORIGINS: %w", err)
+		}
+	}
+	// One registry per App: tests run several in one process.
+	a.metrics = metrics.New(logger.With("component", "metrics"))
+
 	// The three schemas share one pool while they share one database.
 	if a.pool, err = postgres.Connect(ctx, cfg.DatabaseURL, cfg.DatabaseMaxConns); err != nil {
 		return nil, err
 	}
 	a.temporal, err = client.Dial(client.Options{
-		HostPort:      cfg.TemporalAddress,
-		Namespace:     cfg.TemporalNamespace,
-		Logger:        tlog.NewStructuredLogger(logger.With("component", "temporal")),
-		DataConverter: codec.NewDataConverter(keyring),
+		HostPort:       cfg.TemporalAddress,
+		Namespace:      cfg.TemporalNamespace,
+		Logger:         tlog.NewStructuredLogger(logger.With("component", "temporal")),
+		DataConverter:  codec.NewDataConverter(keyring),
+		MetricsHandler: a.metrics.TemporalHandler(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reach Temporal at %s: %w", cfg.TemporalAddress, err)
@@ -117,9 +133,10 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, roles Ro
 		}
 		if roles.Notifier {
 			n := &notifier.Notifier{
-				Store:     postgres.NewNotifications(a.pool),
-				Publisher: fanout.NewPublisher(a.redis, cfg.RedisPrefix),
-				Logger:    logger.With("component", "notifier"),
+				Store:      postgres.NewNotifications(a.pool),
+				Publisher:  fanout.NewPublisher(a.redis, cfg.RedisPrefix),
+				Logger:     logger.With("component", "notifier"),
+				ObserveLag: a.metrics.NotifierLag,
 			}
 			a.goRun("notifier", func() error { return n.Run(runCtx, consumer) })
 		}
@@ -165,6 +182,9 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, roles Ro
 			RateRegister:      cfg.RateRegister,
 			RateLoginFailures: cfg.RateLoginFailures,
 			TrustProxy:        cfg.TrustForwardedFor,
+			Metrics:           a.metrics,
+			Codec:             codec.Handler(keyring),
+			CodecOrigins:      codecOrigins,
 		})
 		if a.listener, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
 			cancel()
@@ -186,7 +206,41 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, roles Ro
 		})
 		logger.Info("API listening", "addr", a.listener.Addr().String())
 	}
+
+	// Workers and the notifier have no HTTP API of their own, so they serve
+	// /metrics on METRICS_ADDR (an internal port; never expose it).
+	if roles.Worker || roles.Notifier {
+		if a.metricsListener, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			cancel()
+			return nil, fmt.Errorf("listen on METRICS_ADDR %s (give each process on one host its own): %w", cfg.MetricsAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", a.metrics.Handler())
+		a.metricsServer = &http.Server{
+			Handler:           mux,
+			ReadHeaderTimeout: 5 * time.Second,
+			WriteTimeout:      30 * time.Second,
+			IdleTimeout:       90 * time.Second,
+			MaxHeaderBytes:    16 << 10,
+		}
+		a.goRun("metrics", func() error {
+			if err := a.metricsServer.Serve(a.metricsListener); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		})
+		logger.Info("metrics listening", "addr", a.metricsListener.Addr().String())
+	}
 	return a, nil
+}
+
+// MetricsAddr is the bound METRICS_ADDR ("" without the worker and notifier
+// roles).
+func (a *App) MetricsAddr() string {
+	if a.metricsListener == nil {
+		return ""
+	}
+	return a.metricsListener.Addr().String()
 }
 
 // Addr is the bound HTTP address ("" without the API role).
@@ -226,6 +280,11 @@ func (a *App) Shutdown(ctx context.Context) error {
 		}
 	}
 	a.cancel()
+	if a.metricsServer != nil {
+		if err := a.metricsServer.Shutdown(ctx); err != nil {
+			a.logger.Warn("metrics shutdown", "err", err)
+		}
+	}
 	done := make(chan struct{})
 	go func() { a.wg.Wait(); close(done) }()
 	select {
@@ -261,5 +320,8 @@ func (a *App) closeClients() {
 	}
 	if a.pool != nil {
 		a.pool.Close()
+	}
+	if a.metrics != nil {
+		_ = a.metrics.Close()
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
@@ -45,6 +46,9 @@ type Notifier struct {
 	Store     Store
 	Publisher Publisher
 	Logger    *slog.Logger
+	// ObserveLag, when set, is told for every stored event how long after
+	// it occurred its notifications were stored (the notifier lag metric).
+	ObserveLag func(eventType string, lag time.Duration)
 }
 
 // Run consumes events until ctx is done.
@@ -69,6 +73,9 @@ func (n *Notifier) Handle(ctx context.Context, d amqp.Delivery) error {
 	stored, err := n.Store.InsertForEvent(ctx, ev.ID, ns)
 	if err != nil {
 		return classify(fmt.Errorf("store notifications of event %q: %w", ev.ID, err))
+	}
+	if n.ObserveLag != nil && !ev.OccurredAt.IsZero() {
+		n.ObserveLag(string(ev.Type), time.Since(ev.OccurredAt))
 	}
 	for _, s := range stored {
 		if err := n.Publisher.Publish(ctx, s); err != nil {

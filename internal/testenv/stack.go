@@ -29,6 +29,9 @@ type Stack struct {
 	Config   config.Config
 	URL      string // http://127.0.0.1:<port>
 	Exchange string
+	// MetricsURL is the workers' and notifier's /metrics listener
+	// (METRICS_ADDR), http://127.0.0.1:<port>/metrics.
+	MetricsURL string
 }
 
 // StackOptions adjust a stack; zero values take test defaults.
@@ -112,6 +115,7 @@ func startStack(opts StackOptions, logOut io.Writer) (_ *Stack, stop func() erro
 		"BANK_REDIS_PREFIX":        "test-" + s + ":",
 		"TEMPORAL_ADDRESS":         opts.TemporalAddress,
 		"HTTP_ADDR":                "127.0.0.1:0",
+		"METRICS_ADDR":             "127.0.0.1:0",
 		"JWT_SECRET":               randomKey(),
 		"IDENTITY_KEY":             randomKey(),
 		"PAYLOAD_KEY":              "test:" + randomKey(),
@@ -137,7 +141,8 @@ func startStack(opts StackOptions, logOut io.Writer) (_ *Stack, stop func() erro
 	if err != nil {
 		return nil, nil, fmt.Errorf("start stack: %w", err)
 	}
-	st := &Stack{App: a, Config: cfg, URL: "http://" + a.Addr(), Exchange: cfg.EventsExchange}
+	st := &Stack{App: a, Config: cfg, URL: "http://" + a.Addr(), Exchange: cfg.EventsExchange,
+		MetricsURL: "http://" + a.MetricsAddr() + "/metrics"}
 	stop = func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
