@@ -63,6 +63,9 @@ type Deps struct {
 	RateLoginFailures int           // per minute per email and per address; 0 = off
 	TrustProxy        bool
 
+	// GraphQL is graph.Handler, mounted at /graphql; it authenticates
+	// itself (header for HTTP, connection_init for sockets). nil = not mounted.
+	GraphQL http.Handler
 	// Metrics times every request and serves GET /metrics; nil = neither.
 	Metrics *metrics.Metrics
 	// Codec is the codec-server handler (codec.Handler), mounted under
@@ -123,6 +126,9 @@ func New(d Deps) http.Handler {
 	r.With(limitByAddr(d.RateRegister, d.TrustProxy)).Post("/auth/register", s.register)
 	r.Get("/auth/registrations/{id}", s.registration)
 	r.Post("/auth/login", s.login)
+	if d.GraphQL != nil {
+		r.Handle("/graphql", d.GraphQL)
+	}
 
 	r.Group(func(r chi.Router) {
 		r.Use(authenticate(d.Tokens))

@@ -234,8 +234,12 @@ func (s *Server) postMoney(w http.ResponseWriter, r *http.Request, req bank.Tran
 		ID:                       wfID,
 		TaskQueue:                workflows.QueueTransfers,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		EnableEagerStart:         true,
+		// Postgres, not Temporal, is the lasting idempotency record: a run
+		// that failed or that an operator terminated may run again under
+		// its key, and PostTransfer answers from the stored row if money
+		// moved. A completed run is never run twice.
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
+		EnableEagerStart:      true,
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			workflows.AttrReference.ValueSet(req.Reference),
 			workflows.AttrFromAccount.ValueSet(req.FromAccount),
@@ -334,7 +338,14 @@ func refusalMessage(code bank.Code) string {
 
 // transferByReference handles GET /transfers/{reference}: the caller's own.
 func (s *Server) transferByReference(w http.ResponseWriter, r *http.Request) {
-	t, err := s.d.Ledger.ByKey(r.Context(), principal(r).UserID, chi.URLParam(r, "reference"))
+	ref := chi.URLParam(r, "reference")
+	if bank.ValidateReference("reference", ref) != nil {
+		// No transfer has such a key; and Postgres refuses some such
+		// strings (a NUL) outright, which is no reason for a 500.
+		writeError(w, r, bank.Errorf(bank.CodeNotFound, "transfer not found"))
+		return
+	}
+	t, err := s.d.Ledger.ByKey(r.Context(), principal(r).UserID, ref)
 	if err != nil {
 		writeError(w, r, err)
 		return

@@ -24,7 +24,7 @@ import (
 	"github.com/bankcore/bank/bank"
 	"github.com/bankcore/bank/internal/fanout"
 	"github.com/bankcore/bank/internal/postgres"
-	"github.com/bankcore/bank/internal/testenv"
+	"github.com/bankcore/bank/internal/testsvc"
 	"github.com/bankcore/bank/internal/token"
 )
 
@@ -51,7 +51,7 @@ func newEnv(t *testing.T) *env {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	pool, err := postgres.Connect(ctx, testenv.Database(t), 0)
+	pool, err := postgres.Connect(ctx, testsvc.Database(t), 0)
 	if err != nil {
 		t.Fatalf("connect: %v", err)
 	}
@@ -59,8 +59,8 @@ func newEnv(t *testing.T) *env {
 	e := &env{
 		t:      t,
 		store:  postgres.NewNotifications(pool),
-		secret: []byte("graph-test-secret-" + testenv.Suffix() + testenv.Suffix()),
-		prefix: "test-graph-" + testenv.Suffix() + ":",
+		secret: []byte("graph-test-secret-" + testsvc.Suffix() + testsvc.Suffix()),
+		prefix: "test-graph-" + testsvc.Suffix() + ":",
 	}
 	e.issuer = token.NewIssuer(e.secret, time.Hour)
 	e.pub = fanout.NewPublisher(newRedis(t), e.prefix)
@@ -69,7 +69,7 @@ func newEnv(t *testing.T) *env {
 
 func newRedis(t *testing.T) *redis.Client {
 	t.Helper()
-	opts, err := redis.ParseURL(testenv.RedisURL)
+	opts, err := redis.ParseURL(testsvc.RedisURL)
 	if err != nil {
 		t.Fatalf("REDIS_URL: %v", err)
 	}
@@ -117,7 +117,7 @@ type requestIDKey struct{}
 // and the response writer wrapped, as chi's access log wraps it.
 func apiLike(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := "req-" + testenv.Suffix()
+		id := "req-" + testsvc.Suffix()
 		w.Header().Set("X-Request-Id", id)
 		ww := chimw.NewWrapResponseWriter(w, r.ProtoMajor)
 		next.ServeHTTP(ww, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
@@ -210,7 +210,7 @@ func (e *env) transfer(sender, receiver, amount string) []bank.Notification {
 	eventID := "test/" + uuid.NewString()
 	ns, err := bank.NotificationsFor(bank.Event{
 		ID: eventID, Type: bank.EventTransferCompleted, UserID: sender, CounterpartyID: receiver,
-		AccountNumber: "0123456789", CounterpartAccount: "9876543210", Reference: "ref-" + testenv.Suffix(), Amount: amount,
+		AccountNumber: "0123456789", CounterpartAccount: "9876543210", Reference: "ref-" + testsvc.Suffix(), Amount: amount,
 	})
 	if err != nil {
 		e.t.Fatal(err)

@@ -21,6 +21,7 @@ import (
 
 	"github.com/bankcore/bank/activities"
 	"github.com/bankcore/bank/api"
+	"github.com/bankcore/bank/api/graph"
 	"github.com/bankcore/bank/internal/codec"
 	"github.com/bankcore/bank/internal/config"
 	"github.com/bankcore/bank/internal/fanout"
@@ -158,13 +159,24 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, roles Ro
 	}
 
 	if roles.API {
+		tokens := token.NewIssuer([]byte(cfg.JWTSecret), cfg.JWTTTL)
+		// One Redis PSUBSCRIBE per API process, shared by every WebSocket.
+		hub := fanout.NewHub(a.redis, cfg.RedisPrefix, logger.With("component", "hub"))
+		a.goRun("fanout hub", func() error { return hub.Run(runCtx) })
 		handler := api.New(api.Deps{
 			Logger:   logger.With("component", "api"),
 			Users:    users,
 			Accounts: accounts,
 			Ledger:   ledger,
 			Temporal: a.temporal,
-			Tokens:   token.NewIssuer([]byte(cfg.JWTSecret), cfg.JWTTTL),
+			Tokens:   tokens,
+			GraphQL: graph.Handler(graph.Deps{
+				Notifications: postgres.NewNotifications(a.pool),
+				Hub:           hub,
+				Tokens:        tokens,
+				Logger:        logger.With("component", "graphql"),
+				RequestID:     api.RequestID,
+			}),
 			Checks: []api.Check{
 				{Name: "postgres", Ping: a.pool.Ping},
 				{Name: "rabbitmq", Ping: a.publisher.Ping},
@@ -191,7 +203,11 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, roles Ro
 			return nil, fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
 		}
 		a.httpServer = &http.Server{
-			Handler:           handler,
+			Handler: handler,
+			// Shutdown neither closes nor waits for hijacked (WebSocket)
+			// connections; cancelling runCtx after it closes them, so
+			// subscribers reconnect to another instance.
+			BaseContext:       func(net.Listener) context.Context { return runCtx },
 			ReadHeaderTimeout: 5 * time.Second,
 			ReadTimeout:       15 * time.Second,
 			WriteTimeout:      30 * time.Second,

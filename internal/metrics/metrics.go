@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -176,6 +177,9 @@ func (m *Metrics) Middleware(next http.Handler) http.Handler {
 		start := time.Now()
 		ww := chimw.NewWrapResponseWriter(w, r.ProtoMajor)
 		next.ServeHTTP(ww, r)
+		if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+			return // a socket's lifetime is not a request's latency
+		}
 		status := ww.Status()
 		if status == 0 {
 			status = http.StatusOK // nothing written: net/http sends 200

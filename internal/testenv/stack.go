@@ -19,6 +19,7 @@ import (
 
 	"github.com/bankcore/bank/internal/app"
 	"github.com/bankcore/bank/internal/config"
+	"github.com/bankcore/bank/internal/testsvc"
 )
 
 // Stack is the whole bank (API, workers, notifier) running in-process on a
@@ -75,7 +76,7 @@ func SharedStack(t testing.TB) *Stack {
 		var stop func() error
 		sharedStack, stop, sharedErr = startStack(StackOptions{TemporalAddress: addr}, os.Stderr)
 		if sharedErr == nil {
-			atPackageEnd(func() {
+			testsvc.AtPackageEnd(func() {
 				if err := stop(); err != nil {
 					fmt.Fprintln(os.Stderr, "stop shared stack:", err)
 				}
@@ -90,7 +91,7 @@ func SharedStack(t testing.TB) *Stack {
 
 func startStack(opts StackOptions, logOut io.Writer) (_ *Stack, stop func() error, err error) {
 	s := Suffix()
-	dsn, drop, err := createDatabase()
+	dsn, drop, err := testsvc.CreateDatabase()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -278,4 +279,38 @@ func (c *Client) Do(method, path string, body any, headers ...string) Response {
 		c.t.Fatalf("read %s %s: %v", method, path, err)
 	}
 	return Response{Status: resp.StatusCode, Header: resp.Header, Body: raw}
+}
+
+// AddAPI starts one more API instance of the stack (same database, Temporal
+// namespace, Redis prefix) on its own free port, stopped when t ends: what a
+// second replica behind a load balancer would be.
+func (s *Stack) AddAPI(t testing.TB) *Stack {
+	t.Helper()
+	cfg := s.Config
+	cfg.HTTPAddr = "127.0.0.1:0"
+	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: logLevel()}))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	a, err := app.Start(ctx, cfg, logger, app.Roles{API: true})
+	if err != nil {
+		t.Fatalf("start second API instance: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if err := a.Shutdown(ctx); err != nil {
+			t.Errorf("stop second API instance: %v", err)
+		}
+	})
+	return &Stack{App: a, Config: cfg, URL: "http://" + a.Addr(), Exchange: s.Exchange}
+}
+
+// WithBase returns a copy of c that talks to another instance.
+func (c *Client) WithBase(t testing.TB, base string) *Client {
+	cp := *c
+	cp.t, cp.base = t, base
+	if cp.Addr == "" {
+		cp.Addr = "10.255.0.1"
+	}
+	return &cp
 }
