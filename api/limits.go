@@ -15,8 +15,8 @@ func limitByAddr(perMinute int, trustProxy bool) func(http.Handler) http.Handler
 	if perMinute <= 0 {
 		return func(next http.Handler) http.Handler { return next }
 	}
-	return httprate.Limit(perMinute, time.Minute,
-		httprate.WithKeyFuncs(func(r *http.Request) (string, error) { return clientAddr(r, trustProxy), nil }),
+	return httprate.LimitBy(perMinute, time.Minute,
+		func(r *http.Request) (string, error) { return clientAddr(r, trustProxy), nil },
 		httprate.WithLimitHandler(func(w http.ResponseWriter, r *http.Request) {
 			writeError(w, r, bank.Errorf(bank.CodeRateLimited, "too many requests; retry later"))
 		}))

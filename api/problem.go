@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -62,7 +63,7 @@ func ProblemFor(err error) Problem {
 		Detail: bank.ErrorMessage(err),
 		Code:   string(code),
 	}
-	if be, ok := err.(*bank.Error); ok {
+	if be := (*bank.Error)(nil); errors.As(err, &be) && be != nil {
 		p.Field = be.Field
 	}
 	return p

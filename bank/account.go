@@ -28,7 +28,7 @@ func NewAccountNumber() string {
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
 	body := 100_000_000 + binary.BigEndian.Uint64(b[:])%900_000_000
 	s := strconv.FormatUint(body, 10)
-	return s + string(rune('0'+luhnCheckDigit(s)))
+	return s + strconv.Itoa(luhnCheckDigit(s))
 }
 
 // ValidAccountNumber reports whether s has the shape of an account number:

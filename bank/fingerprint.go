@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"strconv"
 	"strings"
 )
 
@@ -32,11 +33,7 @@ func keyed(key []byte, parts ...string) []byte {
 	m := hmac.New(sha256.New, key)
 	for _, p := range parts {
 		// Length-prefix each part so ("ab","c") and ("a","bc") differ.
-		var n [4]byte
-		l := len(p)
-		n[0], n[1], n[2], n[3] = byte(l>>24), byte(l>>16), byte(l>>8), byte(l)
-		m.Write(n[:])
-		m.Write([]byte(p))
+		m.Write([]byte(strconv.Itoa(len(p)) + ":" + p))
 	}
 	return m.Sum(nil)
 }

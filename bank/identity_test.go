@@ -1,6 +1,7 @@
 package bank
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -441,7 +442,8 @@ func FuzzNormalizeEmail(f *testing.F) {
 }
 
 func fieldOf(err error) string {
-	if e, ok := err.(*Error); ok && e != nil {
+	var e *Error
+	if errors.As(err, &e) && e != nil {
 		return e.Field
 	}
 	return ""

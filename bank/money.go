@@ -71,9 +71,9 @@ func ParsePositiveMoney(s string) (Money, error) {
 // String formats m in major units with exactly two decimals ("1500.50").
 func (m Money) String() string {
 	neg := m < 0
-	u := uint64(m)
+	u := uint64(m) //nolint:gosec // reinterpreted, then negated below: exact for every int64
 	if neg {
-		u = uint64(-m) // two's complement handles MinInt64 too
+		u = -u // two's complement: exact even for MinInt64
 	}
 	s := strconv.FormatUint(u/100, 10) + "." + twoDigits(u%100)
 	if neg {

@@ -146,14 +146,14 @@ func TestHistoriesHoldNoPlaintextPII(t *testing.T) {
 			}
 			hist := loadHistory(t, tc)
 
-			var sealed, clear []*commonpb.Payload
+			var sealed, unsealed []*commonpb.Payload
 			err = proxy.VisitPayloads(context.Background(), hist, proxy.VisitPayloadsOptions{
 				Visitor: func(_ *proxy.VisitPayloadsContext, ps []*commonpb.Payload) ([]*commonpb.Payload, error) {
 					for _, p := range ps {
 						if string(p.GetMetadata()[converter.MetadataEncoding]) == codec.MetadataEncodingEncrypted {
 							sealed = append(sealed, p)
 						} else {
-							clear = append(clear, p)
+							unsealed = append(unsealed, p)
 						}
 					}
 					return ps, nil
@@ -164,7 +164,7 @@ func TestHistoriesHoldNoPlaintextPII(t *testing.T) {
 			}
 
 			visible := [][]byte{raw}
-			for _, p := range clear {
+			for _, p := range unsealed {
 				visible = append(visible, p.GetData())
 				for _, v := range p.GetMetadata() {
 					visible = append(visible, v)

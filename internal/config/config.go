@@ -45,12 +45,13 @@ type Config struct {
 	UICodecCORSOrigins []string
 }
 
-// Dev defaults. Each one that is a secret triggers a warning.
+// Dev defaults, public on purpose (the contract names them). Each one that
+// is a secret triggers a loud warning at start-up.
 const (
-	DevJWTSecret        = "dev-only-jwt-secret-change-me-0123456789"
+	DevJWTSecret        = "dev-only-jwt-secret-change-me-0123456789" //nolint:gosec // a documented dev default
 	DevIdentityKey      = "dev-only-identity-key-change-me-0123456789"
 	DevOperatorEmail    = "operator@bank.local"
-	DevOperatorPassword = "operator-dev-password"
+	DevOperatorPassword = "operator-dev-password" //nolint:gosec // a documented dev default
 )
 
 // FromEnv reads the configuration from the process environment.

@@ -47,11 +47,11 @@ func TestRegister(t *testing.T) {
 
 	// The workflow ran on the contract's id and queue, and is findable by user id.
 	wfID := "registration/" + bank.EmailDigest(reg.Email)
-	desc, err := st.App.Temporal().DescribeWorkflowExecution(context.Background(), wfID, "")
+	desc, err := st.App.Temporal().DescribeWorkflow(context.Background(), wfID, "")
 	if err != nil {
 		t.Fatalf("describe %s: %v", wfID, err)
 	}
-	info := desc.GetWorkflowExecutionInfo()
+	info := desc.RawResponse.GetWorkflowExecutionInfo()
 	if info.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED || info.GetTaskQueue() != workflows.QueueRegistration {
 		t.Errorf("workflow status %v on queue %q", info.GetStatus(), info.GetTaskQueue())
 	}

@@ -641,11 +641,11 @@ func TestTransferWorkflow(t *testing.T) {
 		{"transfer/" + aReg.User.ID + "/" + key, "Transfer", key, a, b, aReg.User.ID},
 		{"deposit/" + dep.Reference, "Deposit", dep.Reference, "0000000000", a, me.User.ID},
 	} {
-		desc, err := st.App.Temporal().DescribeWorkflowExecution(ctx, tc.id, "")
+		desc, err := st.App.Temporal().DescribeWorkflow(ctx, tc.id, "")
 		if err != nil {
 			t.Fatalf("describe %s: %v", tc.id, err)
 		}
-		info := desc.GetWorkflowExecutionInfo()
+		info := desc.RawResponse.GetWorkflowExecutionInfo()
 		if info.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED || info.GetType().GetName() != tc.typ ||
 			info.GetTaskQueue() != workflows.QueueTransfers {
 			t.Errorf("%s: status %v, type %q, queue %q", tc.id, info.GetStatus(), info.GetType().GetName(), info.GetTaskQueue())

@@ -228,7 +228,9 @@ func startHub(t *testing.T, rdb *redis.Client, prefix string) *fanout.Hub {
 	go func() { done <- hub.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
-		<-done
+		if err := <-done; err != nil {
+			t.Errorf("hub: %v", err)
+		}
 	})
 	select {
 	case <-hub.Ready():
