@@ -26,7 +26,11 @@ TEST_TIMEOUT ?= 40m
 FUZZTIME ?= 10s
 # Fuzz targets run briefly by `make test`, as package:FuzzFunc. Add more here.
 FUZZ_TARGETS := \
-	./bank:FuzzParseMoney
+	./bank:FuzzParseMoney \
+	./bank:FuzzNormalizeKYC \
+	./bank:FuzzNormalizeEmail \
+	./bank:FuzzNormalizePhone \
+	./api:FuzzDecodeJSON
 
 # built_from BINARY MODULE VERSION: true when BINARY was built by
 # `go install MODULE/...@VERSION` (read from the Go build info).

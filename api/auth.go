@@ -364,6 +364,10 @@ func (s *Server) checkLogin(r *http.Request, email, password string) (_ token.Pr
 	if password == "" {
 		return token.Principal{}, 0, bank.Invalid("password", "is required")
 	}
+	if strings.ContainsRune(email, 0) {
+		// No email holds a NUL, and Postgres refuses one in a query.
+		return token.Principal{}, 0, bank.Invalid("email", "must not contain NUL characters")
+	}
 	email = strings.ToLower(email)
 	keys := []string{"email:" + email, "addr:" + clientAddr(r, s.d.TrustProxy)}
 	if limited, retry := s.loginFail.blocked(keys...); limited {

@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"mime"
 	"net/http"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/bankcore/bank/bank"
 )
@@ -33,8 +34,18 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
 		}
 		return bank.Errorf(bank.CodeValidation, "could not read the request body")
 	}
+	// RFC 8259: JSON is UTF-8. encoding/json would quietly turn bad bytes
+	// into U+FFFD and store them.
+	if !utf8.Valid(body) {
+		return bank.Errorf(bank.CodeValidation, "request body must be UTF-8")
+	}
 	if err := checkDuplicateKeys(body); err != nil {
 		return err
+	}
+	// encoding/json takes a bare null for a struct and leaves dst as it
+	// was; the body must be an object.
+	if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) > 0 && trimmed[0] != '{' {
+		return bank.Errorf(bank.CodeValidation, "request body must be a JSON object")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -80,7 +91,9 @@ func jsonKind(k string) string {
 
 // checkDuplicateKeys refuses objects that name a key twice: encoding/json
 // would silently keep the last one, and a proxy or signature check might
-// have seen the first.
+// have seen the first. Keys are compared as encoding/json matches them to
+// fields, without regard to case ("amount" and "AMOUNT", "kyc" and "\u212ayc"
+// with a Kelvin sign, land in one field).
 func checkDuplicateKeys(body []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
@@ -104,10 +117,11 @@ func checkDuplicateKeys(body []byte) error {
 		}
 		if top != nil && top.isObject && top.wantKey {
 			if key, ok := tok.(string); ok {
-				if top.keys[key] {
+				folded := foldKey(key)
+				if top.keys[folded] {
 					return bank.Invalid(key, "appears more than once")
 				}
-				top.keys[key] = true
+				top.keys[folded] = true
 				top.wantKey = false
 				continue
 			}
@@ -135,7 +149,22 @@ func checkDuplicateKeys(body []byte) error {
 	}
 }
 
-// errorf is a shorthand for validation failures of the whole body.
-func errorf(format string, args ...any) error {
-	return bank.Errorf(bank.CodeValidation, "%s", fmt.Sprintf(format, args...))
+// foldKey folds a member name as encoding/json does when it matches names
+// to struct fields: every rune becomes the smallest rune of its simple case
+// folding orbit.
+func foldKey(key string) string {
+	var b strings.Builder
+	b.Grow(len(key))
+	for _, r := range key {
+		for {
+			next := unicode.SimpleFold(r)
+			if next <= r {
+				r = next
+				break
+			}
+			r = next
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }

@@ -63,6 +63,9 @@ type Deps struct {
 	RateLoginFailures int           // per minute per email and per address; 0 = off
 	TrustProxy        bool
 
+	// MaxInFlight bounds the requests worked on at once; more wait
+	// ShedQueueWait, then get 503 with Retry-After. 0 = no limit.
+	MaxInFlight int
 	// GraphQL is graph.Handler, mounted at /graphql; it authenticates
 	// itself (header for HTTP, connection_init for sockets). nil = not mounted.
 	GraphQL http.Handler
@@ -104,7 +107,7 @@ func New(d Deps) http.Handler {
 	}
 
 	r := chi.NewRouter()
-	r.Use(withRequestID(d.Logger), d.Metrics.Middleware, accessLog, recoverer)
+	r.Use(withRequestID(d.Logger), d.Metrics.Middleware, accessLog, recoverer, shedLoad(d.MaxInFlight, ShedQueueWait))
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, bank.Errorf(bank.CodeNotFound, "no such route"))
 	})

@@ -194,6 +194,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, roles Ro
 			RateRegister:      cfg.RateRegister,
 			RateLoginFailures: cfg.RateLoginFailures,
 			TrustProxy:        cfg.TrustForwardedFor,
+			MaxInFlight:       cfg.MaxInFlight,
 			Metrics:           a.metrics,
 			Codec:             codec.Handler(keyring),
 			CodecOrigins:      codecOrigins,

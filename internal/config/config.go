@@ -42,6 +42,7 @@ type Config struct {
 	ShutdownTimeout    time.Duration
 	DatabaseMaxConns   int32
 	WorkerConcurrency  int
+	MaxInFlight        int // BANK_MAX_INFLIGHT: requests one API instance works on at once; 0 = no limit
 	UICodecCORSOrigins []string
 }
 
@@ -87,6 +88,7 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 		ShutdownTimeout:   r.duration("SHUTDOWN_TIMEOUT", 15*time.Second),
 		DatabaseMaxConns:  int32(r.integer("DATABASE_MAX_CONNS", 20)),
 		WorkerConcurrency: r.integer("WORKER_CONCURRENCY", 64),
+		MaxInFlight:       r.integer("BANK_MAX_INFLIGHT", 256),
 	}
 	c.AuthDatabaseURL = r.str("AUTH_DATABASE_URL", c.DatabaseURL)
 	c.LedgerDatabaseURL = r.str("LEDGER_DATABASE_URL", c.DatabaseURL)
@@ -101,7 +103,7 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 	if len(c.JWTSecret) < 32 {
 		return Config{}, fmt.Errorf("JWT_SECRET must be at least 32 bytes")
 	}
-	if c.RateRegister < 0 || c.RateLoginFailures < 0 {
+	if c.RateRegister < 0 || c.RateLoginFailures < 0 || c.MaxInFlight < 0 {
 		return Config{}, fmt.Errorf("rate limits must be >= 0 (0 turns one off)")
 	}
 	return c, nil
