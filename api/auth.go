@@ -145,16 +145,8 @@ func (s *Server) runRegistration(ctx context.Context, wfID string, in workflows.
 	if err != nil {
 		return workflows.RegistrationResult{}, unavailable(err)
 	}
-	waitCtx, cancel := context.WithTimeout(ctx, s.d.RegistrationWait)
-	defer cancel()
 	var res workflows.RegistrationResult
-	err = run.Get(waitCtx, &res)
-	var deadline *serviceerror.DeadlineExceeded
-	// The SDK may give its long poll a deadline a little shorter than ours,
-	// so its own timeout counts as ours.
-	if err != nil && (waitCtx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.As(err, &deadline)) {
-		return res, context.DeadlineExceeded
-	}
+	err = await(ctx, run, s.d.RegistrationWait, &res)
 	return res, err
 }
 

@@ -88,15 +88,12 @@ func (s *Server) upgradeTier(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, unavailable(err))
 		return
 	}
-	waitCtx, cancel := context.WithTimeout(ctx, s.d.TransferWait)
-	defer cancel()
 	var res workflows.UpgradeTierResult
-	err = run.Get(waitCtx, &res)
-	var deadline *serviceerror.DeadlineExceeded
+	err = await(ctx, run, s.d.TransferWait, &res)
 	switch {
 	case err == nil:
 		writeJSON(w, http.StatusOK, viewAccount(res.Account))
-	case waitCtx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.As(err, &deadline):
+	case errors.Is(err, errStillRunning):
 		// Still verifying (a slow registry): the upgrade goes on; the
 		// account shows the new tier when it is done.
 		writeJSON(w, http.StatusAccepted, map[string]any{

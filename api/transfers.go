@@ -2,7 +2,6 @@ package api
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"errors"
 	"net/http"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
@@ -251,16 +249,13 @@ func (s *Server) postMoney(w http.ResponseWriter, r *http.Request, req bank.Tran
 		writeError(w, r, unavailable(err))
 		return
 	}
-	waitCtx, cancel := context.WithTimeout(ctx, s.d.TransferWait)
-	defer cancel()
 	var res workflows.TransferResult
-	err = run.Get(waitCtx, &res)
-	var deadline *serviceerror.DeadlineExceeded
+	err = await(ctx, run, s.d.TransferWait, &res)
 	switch {
 	case err == nil:
 		outcome = storedOutcome(res.Transfer, hash)
 		s.answerStored(w, r, res.Transfer, hash, http.StatusCreated)
-	case waitCtx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.As(err, &deadline):
+	case errors.Is(err, errStillRunning):
 		// Money may have moved while the event is late (a RabbitMQ outage):
 		// the ledger, not the workflow, is the answer.
 		if stored, err := s.d.Ledger.ByKey(ctx, req.KeyOwner, req.Reference); err == nil {

@@ -1,0 +1,29 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+)
+
+// errStillRunning reports a workflow that did not finish within the wait;
+// the handler then answers from Postgres or with 202.
+var errStillRunning = fmt.Errorf("workflow still running: %w", context.DeadlineExceeded)
+
+// await waits up to wait for run's result into res. Running out of time is
+// errStillRunning whichever way it shows: our deadline, or the SDK's long
+// poll giving up a little before it with its own DeadlineExceeded.
+func await(ctx context.Context, run client.WorkflowRun, wait time.Duration, res any) error {
+	waitCtx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	err := run.Get(waitCtx, res)
+	var deadline *serviceerror.DeadlineExceeded
+	if err != nil && (waitCtx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.As(err, &deadline)) {
+		return errStillRunning
+	}
+	return err
+}
