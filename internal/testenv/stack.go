@@ -286,8 +286,27 @@ func (c *Client) Do(method, path string, body any, headers ...string) Response {
 // second replica behind a load balancer would be.
 func (s *Stack) AddAPI(t testing.TB) *Stack {
 	t.Helper()
+	return s.addAPI(t, s.Config.TemporalNamespace)
+}
+
+// AddAPIWithAmnesia starts an API instance on the stack's database whose
+// Temporal namespace is new and empty: to it, every workflow the stack ran
+// is forgotten, as after Temporal's retention. No worker serves it.
+func (s *Stack) AddAPIWithAmnesia(t testing.TB) *Stack {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	ns, err := testsvc.Namespace(ctx, s.Config.TemporalAddress)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s.addAPI(t, ns)
+}
+
+func (s *Stack) addAPI(t testing.TB, namespace string) *Stack {
 	cfg := s.Config
 	cfg.HTTPAddr = "127.0.0.1:0"
+	cfg.TemporalNamespace = namespace
 	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: logLevel()}))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
