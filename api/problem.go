@@ -3,9 +3,13 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
+	"syscall"
 
 	"github.com/bankcore/bank/bank"
 )
@@ -69,14 +73,40 @@ func ProblemFor(err error) Problem {
 	return p
 }
 
-// writeError writes err as problem+json and logs server-side failures.
+// writeError writes err as problem+json and logs server-side failures. A
+// dependency that is down (PostgreSQL restarting, a connection cut) is a
+// 503 with Retry-After, not a 500: the client should retry with its key.
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
+	if bank.ErrorCode(err) == bank.CodeInternal && isUnavailable(err) {
+		err = fmt.Errorf("%w (%w)", bank.Errorf(bank.CodeUnavailable, "a dependency is unavailable; retry shortly with the same key"), err)
+	}
 	p := ProblemFor(err)
 	p.RequestID = requestID(r.Context())
 	if p.Status >= 500 {
 		logger(r.Context()).Error("request failed", "err", err, "code", p.Code)
 	}
+	if p.Status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", "1")
+	}
 	writeProblem(w, p)
+}
+
+// isUnavailable recognises failures to reach a dependency, as opposed to
+// bugs: network errors, a connection reset or cut mid-answer, and
+// PostgreSQL's connection-exception (08) and operator-intervention (57)
+// classes, seen through the SQLSTATE any driver error exposes.
+func isUnavailable(err error) bool {
+	var netErr net.Error
+	var state interface{ SQLState() string }
+	switch {
+	case errors.As(err, &netErr), errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET),
+		errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return true
+	case errors.As(err, &state):
+		c := state.SQLState()
+		return strings.HasPrefix(c, "08") || strings.HasPrefix(c, "57")
+	}
+	return false
 }
 
 func writeProblem(w http.ResponseWriter, p Problem) {
