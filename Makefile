@@ -38,7 +38,7 @@ FUZZ_TARGETS := \
 # would die of SIGPIPE, and pipefail would turn a match into a failure.
 built_from = $(GO) version -m "$(1)" 2>/dev/null | grep -E '^[[:space:]]+mod[[:space:]]+$(2)[[:space:]]+$(3)([[:space:]]|$$)' >/dev/null
 
-.PHONY: help build devstack temporal run test vet fmt fmt-check fuzz-short lint golangci-lint verify clean
+.PHONY: help build devstack temporal run test vet fmt fmt-check fuzz-short lint golangci-lint verify clean bench bench-quick bench-store chaos
 
 help:
 	@echo "make build      build bin/bank"
@@ -46,6 +46,10 @@ help:
 	@echo "make test       gofmt check, go vet, all tests with -race, short fuzzing"
 	@echo "make lint       golangci-lint $(GOLANGCI_LINT_VERSION) and the gofmt check"
 	@echo "make verify     checks that generated and formatted code is up to date"
+	@echo "make bench      the whole system and its ceilings in one run (~9 min): docs/BENCHMARKS.md, docs/img/bench-*.png"
+	@echo "make bench-quick the same in under 3 minutes"
+	@echo "make bench-store the ledger store against pgbench"
+	@echo "make chaos      fault runs: every part killed and restarted twice, invariants checked (~6 min)"
 	@echo "make temporal   build the Temporal CLI $(TEMPORAL_VERSION) into $(GOBIN_DIR) (first time only)"
 	@echo "make clean      remove bin/"
 
@@ -112,3 +116,19 @@ verify: fmt-check vet
 
 clean:
 	rm -rf bin/
+
+# Benchmarks start their own stack on free ports; results go to
+# bench/results/ (not committed) and docs/BENCHMARKS.md.
+bench: temporal
+	$(GO) run ./bench/cmd/bench $(BENCH_FLAGS)
+
+bench-quick: temporal
+	$(GO) run ./bench/cmd/bench -quick $(BENCH_FLAGS)
+
+bench-store:
+	$(GO) run ./bench/cmd/benchstore -duration 10s $(BENCH_FLAGS)
+
+# Fault runs on private PostgreSQL, RabbitMQ, Redis and Temporal instances
+# (never the machine's own); `make test` runs the short version.
+chaos: build temporal
+	$(GO) run ./cmd/chaos -bank bin/bank $(CHAOS_FLAGS)

@@ -337,6 +337,10 @@ func (s *Server) waitHealthy(ctx context.Context, timeout time.Duration) error {
 // Address is the gRPC frontend as host:port, for client.Options.HostPort.
 func (s *Server) Address() string { return s.address }
 
+// Pid is the server process's id (the leader of its process group), for
+// reading its CPU time from /proc.
+func (s *Server) Pid() int { return s.cmd.Process.Pid }
+
 // UIPort is the Web UI's port, 0 when headless.
 func (s *Server) UIPort() int { return s.uiPort }
 

@@ -1,0 +1,475 @@
+// Command bench measures the whole bank in one run, next to its baselines
+// on the same machine: the ledger store vs pgbench, the empty-workflow
+// ceiling on the same Temporal server, raw RabbitMQ; then the system through
+// its API (registrations, POST /transfers closed loop at several
+// concurrencies, uniform and hot sender; notification latency with idle
+// subscribers on two API instances; the notifier's sustained rate) and the
+// invariants after it. It starts everything it measures itself, on free
+// ports and under names of its own (a Temporal dev server process, a
+// database, a namespace, an exchange, a queue, a Redis prefix), and reads
+// the CPU each part used from /proc.
+//
+//	go run ./bench/cmd/bench          # full (make bench)
+//	go run ./bench/cmd/bench -quick   # under 3 minutes (make bench-quick)
+//
+// It writes bench/results/bench-<time>.json, appends a section to
+// docs/BENCHMARKS.md, draws docs/img/bench-*.png, and prints as its last line
+//
+//	bench: tps=<n> p99_ms=<n> vs_empty_workflow=<ratio> store_vs_pgbench=<ratio> notify_p99_ms=<n> server_cpu_ms_per_transfer=<n> invariants=ok
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/bankcore/bank/bench/internal/broker"
+	"github.com/bankcore/bank/bench/internal/ceiling"
+	"github.com/bankcore/bank/bench/internal/cpu"
+	"github.com/bankcore/bank/bench/internal/loop"
+	"github.com/bankcore/bank/bench/internal/report"
+	"github.com/bankcore/bank/bench/internal/stack"
+	"github.com/bankcore/bank/bench/internal/stats"
+	"github.com/bankcore/bank/bench/internal/storepair"
+	"github.com/bankcore/bank/bench/internal/sysinfo"
+	"github.com/bankcore/bank/bench/internal/system"
+	"github.com/bankcore/bank/bench/pgbench"
+	"github.com/bankcore/bank/internal/postgres"
+	"github.com/bankcore/bank/internal/testsvc"
+)
+
+type config struct {
+	quick          bool
+	warmup, phase  time.Duration
+	conc           []int
+	modes          []string
+	users          int
+	subscribers    int
+	bcryptCost     int
+	setupConc      int
+	notifyRate     float64
+	notifyPhase    time.Duration
+	storeConc      []int
+	storeModes     []string
+	storePhase     time.Duration
+	storeAccounts  int
+	notifierEvents int
+	pgbenchBin     string
+	outDir, doc    string
+	imgDir         string
+}
+
+func main() {
+	var c config
+	var conc, storeConc string
+	flag.BoolVar(&c.quick, "quick", false, "short phases (5 s), concurrency 1/8/32, 200 users and subscribers: under 3 minutes")
+	flag.DurationVar(&c.phase, "duration", 15*time.Second, "measured time of each load phase")
+	flag.DurationVar(&c.warmup, "warmup", 2*time.Second, "unmeasured start of each load phase")
+	flag.StringVar(&conc, "conc", "1,8,32,64", "closed-loop concurrencies for POST /transfers and the empty workflow")
+	flag.IntVar(&c.users, "users", 1000, "users registered (accounts the uniform load spreads over)")
+	flag.IntVar(&c.subscribers, "subscribers", 1000, "idle GraphQL subscribers (one per user, alternating between the two API instances)")
+	flag.IntVar(&c.bcryptCost, "bcrypt-cost", 10, "BCRYPT_COST of the bank (registration and login are bcrypt-bound)")
+	flag.IntVar(&c.setupConc, "setup-conc", 16, "parallel callers registering, logging in and funding")
+	flag.Float64Var(&c.notifyRate, "notify-rate", 50, "transfers/s of the notification-latency phase (open loop)")
+	flag.DurationVar(&c.notifyPhase, "notify-duration", 20*time.Second, "measured time of the notification-latency phase")
+	flag.StringVar(&storeConc, "store-conc", "1,8,32", "concurrencies of the store-vs-pgbench pair")
+	flag.DurationVar(&c.storePhase, "store-duration", 5*time.Second, "measured time of each store and pgbench run")
+	flag.IntVar(&c.storeAccounts, "store-accounts", 10000, "accounts of the store-vs-pgbench fixture")
+	flag.IntVar(&c.notifierEvents, "notifier-events", 5000, "events of the notifier's sustained-rate burst")
+	flag.StringVar(&c.pgbenchBin, "pgbench", "pgbench", "pgbench executable")
+	flag.StringVar(&c.outDir, "out", "bench/results", "directory for the JSON result (empty: none)")
+	flag.StringVar(&c.doc, "doc", "docs/BENCHMARKS.md", "markdown file the section is appended to (empty: none)")
+	flag.StringVar(&c.imgDir, "img", "docs/img", "directory for the charts (empty: none)")
+	flag.Parse()
+	set := map[string]bool{}
+	flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if c.quick {
+		def := func(name string, apply func()) {
+			if !set[name] {
+				apply()
+			}
+		}
+		def("duration", func() { c.phase = 5 * time.Second })
+		def("warmup", func() { c.warmup = time.Second })
+		def("conc", func() { conc = "1,8,32" })
+		def("users", func() { c.users = 200 })
+		def("subscribers", func() { c.subscribers = 200 })
+		def("bcrypt-cost", func() { c.bcryptCost = 6 })
+		def("notify-duration", func() { c.notifyPhase = 8 * time.Second })
+		def("store-conc", func() { storeConc = "8" })
+		def("store-duration", func() { c.storePhase = 3 * time.Second })
+		def("store-accounts", func() { c.storeAccounts = 1000 })
+		def("notifier-events", func() { c.notifierEvents = 1000 })
+	}
+	var err error
+	if c.conc, err = ints(conc); err != nil {
+		fatal(fmt.Errorf("-conc: %w", err))
+	}
+	if c.storeConc, err = ints(storeConc); err != nil {
+		fatal(fmt.Errorf("-store-conc: %w", err))
+	}
+	c.modes = []string{"uniform", "hot"}
+	c.storeModes = []string{"uniform", "hot"}
+	if c.users < 2 {
+		fatal(errors.New("-users: need at least 2"))
+	}
+	if os.Getenv("BANK_API_URL") != "" {
+		fatal(errors.New("BANK_API_URL: running against an external API is not implemented yet; unset it to let bench start its own stack"))
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cmd := "go run ./bench/cmd/bench"
+	if len(os.Args) > 1 {
+		cmd += " " + pgbench.ShellJoin(os.Args[1:])
+	}
+	rep, err := run(ctx, c, cmd)
+	if rep != nil {
+		fmt.Println(rep.Headline.Line())
+	}
+	if err != nil {
+		fatal(err)
+	}
+}
+
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "bench:", err)
+	os.Exit(1)
+}
+
+func ints(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("bad value %q", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+var t0 = time.Now()
+
+func say(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "bench %6s  %s\n", time.Since(t0).Truncate(time.Second), fmt.Sprintf(format, args...))
+}
+
+func run(ctx context.Context, c config, command string) (*report.Report, error) {
+	rep := &report.Report{Started: time.Now().UTC(), Command: command, Quick: c.quick, Machine: sysinfo.Host(),
+		LoadBefore: sysinfo.LoadAvg(), WarmupSec: c.warmup.Seconds(), PhaseSec: c.phase.Seconds()}
+	rep.Headline.Invariants = "FAILED"
+	cores := runtime.NumCPU()
+	stamp := rep.Started.Format("20060102-150405")
+
+	var logFile *os.File
+	if c.outDir != "" {
+		if err := os.MkdirAll(c.outDir, 0o755); err != nil {
+			return nil, err
+		}
+		f, err := os.Create(filepath.Join(c.outDir, "bench-"+stamp+".log"))
+		if err != nil {
+			return nil, err
+		}
+		defer func() { _ = f.Close() }()
+		logFile = f
+	} else {
+		logFile, _ = os.Open(os.DevNull)
+	}
+	logger := slog.New(slog.NewTextHandler(logFile, &slog.HandlerOptions{Level: slog.LevelWarn}))
+
+	// 1a. Ledger store vs pgbench, before anything else loads Postgres.
+	say("phase store-vs-pgbench: seeding %d accounts", c.storeAccounts)
+	fx, err := storepair.Setup(ctx, testsvc.PostgresURL, c.storeAccounts)
+	if err != nil {
+		return rep, fmt.Errorf("store-vs-pgbench setup: %w", err)
+	}
+	runID := 0
+	for _, mode := range c.storeModes {
+		for _, n := range c.storeConc {
+			runID++
+			cell, err := fx.Run(ctx, c.pgbenchBin, mode, n, runID, time.Second, c.storePhase)
+			if err != nil {
+				_ = fx.Drop()
+				return rep, fmt.Errorf("store-vs-pgbench %s c=%d: %w", mode, n, err)
+			}
+			rep.StorePair = append(rep.StorePair, cell)
+			say("phase store-vs-pgbench %s c=%d: store %.0f tps, pgbench %.0f tps, ratio %.2f", mode, n, cell.Store.TPS, cell.Pgbench.TPS, cell.Ratio)
+		}
+	}
+	if err := fx.Drop(); err != nil {
+		rep.Errors = append(rep.Errors, "drop store fixture: "+err.Error())
+	}
+
+	// The stack.
+	say("starting the stack: Temporal dev server, database, namespace, bank ×2 (bcrypt cost %d)", c.bcryptCost)
+	st, err := stack.Start(ctx, stack.Options{BcryptCost: c.bcryptCost, Log: logFile})
+	if err != nil {
+		return rep, err
+	}
+	defer func() {
+		say("stopping the stack")
+		if err := st.Stop(); err != nil {
+			say("stop: %v", err)
+		}
+	}()
+	rep.Versions = stack.Versions(ctx, st.Config)
+	cfg := st.Config
+	rep.Settings = map[string]string{
+		"BCRYPT_COST": strconv.Itoa(cfg.BcryptCost), "BANK_RATE_REGISTER": "0", "BANK_RATE_LOGIN_FAILURES": "0",
+		"BANK_TRANSFER_WAIT": cfg.TransferWait.String(), "BANK_MAX_INFLIGHT": strconv.Itoa(cfg.MaxInFlight),
+		"DATABASE_MAX_CONNS": strconv.Itoa(int(cfg.DatabaseMaxConns)), "WORKER_CONCURRENCY": strconv.Itoa(cfg.WorkerConcurrency),
+		"users": strconv.Itoa(c.users),
+	}
+	probe := cpu.Probe{ServerPid: st.Server.Pid(), Databases: []string{st.Database}}
+	say("stack up: Temporal %s (pid %d), API A %s, API B %s, database %s", st.Server.Address(), st.Server.Pid(), st.URLA, st.URLB, st.Database)
+
+	// 1c. Raw RabbitMQ.
+	say("phase rabbitmq-raw: publish with confirms (32 publishers) + consume, %s", c.warmup+c.phase/2)
+	raw, err := broker.RunRaw(ctx, cfg.RabbitMQURL, testsvc.Suffix(), 32, c.warmup, c.phase/2)
+	if err != nil {
+		rep.Errors = append(rep.Errors, "rabbitmq raw: "+err.Error())
+	} else {
+		rep.Raw = &raw
+		say("phase rabbitmq-raw: %.0f confirmed publishes/s, consumed %.0f/s, e2e p99 %.1f ms", raw.Publish.TPS, raw.ConsumeRate, raw.EndToEndP99ms)
+	}
+
+	// 2. Setup.
+	hc := system.NewClient(max(64, slices.Max(c.conc)) + c.setupConc)
+	run := testsvc.Suffix()[:6]
+	say("phase setup: registering %d users (%d callers, bcrypt cost %d)", c.users, c.setupConc, c.bcryptCost)
+	r0 := probe.Read()
+	tReg := time.Now()
+	users, regLat, err := system.Register(ctx, hc, st.URLA, run, c.users, c.setupConc)
+	if err != nil {
+		return rep, err
+	}
+	regDelta := cpu.Since(r0, probe.Read(), cores)
+	s := &rep.Setup
+	s.Users, s.Concurrency, s.BcryptCost = c.users, c.setupConc, c.bcryptCost
+	s.RegisterSec = time.Since(tReg).Seconds()
+	s.RegistrationsPS = float64(c.users) / s.RegisterSec
+	slices.Sort(regLat)
+	s.RegisterP50ms, s.RegisterP99ms = float64(stats.Percentile(regLat, .5).Milliseconds()), float64(stats.Percentile(regLat, .99).Milliseconds())
+	s.ServerCPUmsPerRegistration, s.SelfCPUmsPerRegistration = cpu.PerOp(regDelta.Server, c.users), cpu.PerOp(regDelta.Self, c.users)
+	say("phase setup: %.1f registrations/s (server CPU %.1f ms each); logging in", s.RegistrationsPS, s.ServerCPUmsPerRegistration)
+	tl := time.Now()
+	if err := system.LoginAll(ctx, hc, st.URLA, users, c.setupConc); err != nil {
+		return rep, err
+	}
+	s.LoginSec = time.Since(tl).Seconds()
+	s.LoginsPS = float64(c.users) / s.LoginSec
+	opToken, err := system.Login(ctx, hc, st.URLA, st.OperatorEmail, st.OperatorPassword)
+	if err != nil {
+		return rep, err
+	}
+	say("phase setup: %.1f logins/s; funding every account", s.LoginsPS)
+	td := time.Now()
+	if err := system.Fund(ctx, hc, st.URLA, opToken, run, users, 200_000_00, c.setupConc); err != nil {
+		return rep, err
+	}
+	s.DepositSec = time.Since(td).Seconds()
+	s.DepositsPS = float64(c.users) / s.DepositSec
+
+	say("phase subscribers: connecting %d GraphQL subscribers across two API instances", min(c.subscribers, c.users))
+	subs, err := system.Subscribe(ctx, []string{st.URLA, st.URLB}, users, c.subscribers, 32)
+	if err != nil {
+		return rep, err
+	}
+	defer subs.Close()
+	rep.Subs = len(subs.By)
+
+	// 1b and 2: the empty-workflow ceiling and the system, interleaved by
+	// concurrency so that drift in other people's load hits both alike.
+	ceil, err := ceiling.Start(st.Server.Address(), st.Namespace, cfg.WorkerConcurrency, logger.With("component", "ceiling"))
+	if err != nil {
+		return rep, fmt.Errorf("ceiling worker: %w", err)
+	}
+	tr := &system.Tracker{}
+	for _, n := range c.conc {
+		name := fmt.Sprintf("empty-c%d", n)
+		say("phase %s: empty workflow, closed loop, %s", name, c.warmup+c.phase)
+		p := measure(ctx, probe, cores, name, "empty", n, c, ceil.Op(name))
+		rep.Empty = append(rep.Empty, p)
+		say("phase %s: %.1f wf/s, p50 %.1f ms, p99 %.1f ms, server CPU %.1f ms/wf", name, p.Latency.TPS, p.Latency.P50ms, p.Latency.P99ms, p.CPU.ServerMs)
+		for _, mode := range c.modes {
+			name := fmt.Sprintf("%s-c%d", mode, n)
+			say("phase %s: POST /transfers, closed loop, %s", name, c.warmup+c.phase)
+			p := measure(ctx, probe, cores, name, mode, n, c, system.Transfers(hc, st.URLA, users, mode, name, tr))
+			settle(subs)
+			l := subs.Latency(tr.Completed(), name)
+			p.Notify = &l
+			rep.System = append(rep.System, p)
+			say("phase %s: %.1f tps, p50 %.1f ms, p99 %.1f ms, server CPU %.1f ms/transfer, notify p99 %.1f ms", name, p.Latency.TPS, p.Latency.P50ms, p.Latency.P99ms, p.CPU.ServerMs, l.P99ms)
+		}
+	}
+	ceil.Stop()
+	slices.SortStableFunc(rep.System, func(a, b report.Phase) int { return strings.Compare(b.Mode, a.Mode) }) // uniform first
+
+	// Notification latency at a fixed rate (issue 4).
+	name := fmt.Sprintf("notify-%.0fps", c.notifyRate)
+	say("phase %s: %.0f transfers/s open loop with %d idle subscribers, %s", name, c.notifyRate, rep.Subs, c.warmup+c.notifyPhase)
+	{
+		op := system.Transfers(hc, st.URLA, users, "uniform", name, tr)
+		r0 := probe.Read()
+		res := loop.Open(ctx, c.notifyRate, c.warmup+c.notifyPhase, op)
+		d := cpu.Since(r0, probe.Read(), cores)
+		p := report.Phase{Name: name, Mode: "rate", Rate: c.notifyRate, Latency: loop.Summarize(res.Samples, c.warmup, c.notifyPhase),
+			Outcomes: res.Outcomes, Completed: completed(res.Outcomes)}
+		p.CPU = report.FromDelta(d, p.Completed)
+		settle(subs)
+		l := subs.Latency(tr.Completed(), name)
+		p.Notify = &l
+		rep.Notify = &p
+		say("phase %s: notify p50 %.1f ms, p99 %.1f ms (%d received, %d missing); HTTP p99 %.1f ms", name, l.P50ms, l.P99ms, l.Received, l.Missing, p.Latency.P99ms)
+	}
+	rep.SubsLost = subs.Dropped()
+
+	// 3. Invariants.
+	say("phase invariants: ledger audit, balances through the API, notifications")
+	pool, err := postgres.Connect(ctx, cfg.DatabaseURL, 4)
+	if err != nil {
+		return rep, err
+	}
+	defer pool.Close()
+	inv, err := system.Check(ctx, hc, st.URLA, pool, users, tr, subs)
+	if err != nil {
+		rep.Errors = append(rep.Errors, "invariants: "+err.Error())
+	}
+	rep.Inv = inv
+	say("phase invariants: ok=%v (audit %v, balances %v, notifications %v)", inv.OK, inv.AuditOK, inv.BalancesOK, inv.NotificationsOK)
+
+	// Issue 4: the notifier's sustained rate (after the invariants: its
+	// synthetic events are not transfers).
+	say("phase notifier: %d events through rabbitmq.Publisher, drained by the notifier", c.notifierEvents)
+	parties := make([]broker.Party, len(users))
+	for i, u := range users {
+		parties[i] = broker.Party{UserID: u.ID, Account: u.Account}
+	}
+	nres, err := broker.RunNotifier(ctx, cfg.RabbitMQURL, cfg.EventsExchange, pool, parties, c.notifierEvents, 32, logger)
+	if err != nil {
+		rep.Errors = append(rep.Errors, "notifier: "+err.Error())
+	}
+	rep.Notifier = &nres
+	say("phase notifier: published %.0f/s, notifier %.0f events/s", nres.PublishRate, nres.EventsPerSec)
+
+	// Headline.
+	h := &rep.Headline
+	for _, p := range rep.System {
+		if p.Mode == "uniform" && p.Latency.TPS > h.TPS {
+			h.Phase, h.TPS, h.P99ms, h.ServerCPUms = p.Name, p.Latency.TPS, p.Latency.P99ms, p.CPU.ServerMs
+			if e := rep.EmptyAt(p.Concurrency); e != nil && e.Latency.TPS > 0 {
+				h.VsEmpty = p.Latency.TPS / e.Latency.TPS
+			}
+		}
+	}
+	for _, cell := range rep.StorePair {
+		if cell.Mode == "uniform" && (h.StoreVsPgbenchAt == "" || cell.Concurrency == 8) {
+			h.StoreVsPgbench, h.StoreVsPgbenchAt = cell.Ratio, fmt.Sprintf("uniform c=%d", cell.Concurrency)
+		}
+	}
+	if rep.Notify != nil && rep.Notify.Notify != nil {
+		h.NotifyP99ms = rep.Notify.Notify.P99ms
+	}
+	if inv.OK && err == nil {
+		h.Invariants = "ok"
+	}
+	rep.LoadAfter = sysinfo.LoadAvg()
+	rep.Finished = time.Now().UTC()
+
+	var charts []string
+	if c.imgDir != "" {
+		if err := os.MkdirAll(c.imgDir, 0o755); err == nil {
+			if charts, err = rep.Charts(c.imgDir); err != nil {
+				rep.Errors = append(rep.Errors, "charts: "+err.Error())
+			}
+		}
+	}
+	var jsonPath string
+	if c.outDir != "" {
+		jsonPath = filepath.Join(c.outDir, "bench-"+stamp+".json")
+		b, _ := json.MarshalIndent(rep, "", "  ")
+		if err := os.WriteFile(jsonPath, append(b, '\n'), 0o644); err != nil {
+			return rep, err
+		}
+		say("wrote %s", jsonPath)
+	}
+	md := rep.Markdown(jsonPath, charts)
+	if c.doc != "" {
+		if err := appendDoc(c.doc, md); err != nil {
+			return rep, err
+		}
+		say("appended to %s", c.doc)
+	}
+	fmt.Print(md)
+	if h.Invariants != "ok" {
+		return rep, fmt.Errorf("invariants failed: %+v", inv)
+	}
+	return rep, nil
+}
+
+// measure runs one closed-loop phase and reads the CPU around it.
+func measure(ctx context.Context, probe cpu.Probe, cores int, name, mode string, n int, c config, op loop.Op) report.Phase {
+	r0 := probe.Read()
+	res := loop.Closed(ctx, n, c.warmup+c.phase, op)
+	d := cpu.Since(r0, probe.Read(), cores)
+	p := report.Phase{Name: name, Mode: mode, Concurrency: n, Latency: loop.Summarize(res.Samples, c.warmup, c.phase),
+		Outcomes: res.Outcomes, Completed: completed(res.Outcomes)}
+	p.CPU = report.FromDelta(d, p.Completed)
+	return p
+}
+
+// completed counts what finished: 201s, stored refusals (they ran the
+// workflow too) and completed empty workflows.
+func completed(out map[string]int) int {
+	n := 0
+	for k, v := range out {
+		if k == "201" || k == "completed" || strings.HasPrefix(k, "422 ") {
+			n += v
+		}
+	}
+	return n
+}
+
+// settle waits until the subscribers have received nothing new for 300 ms
+// (at most 5 s), so a phase's late notifications are counted with it.
+func settle(s *system.Subscribers) {
+	deadline := time.Now().Add(5 * time.Second)
+	last := s.Received.Load()
+	for time.Now().Before(deadline) {
+		time.Sleep(300 * time.Millisecond)
+		now := s.Received.Load()
+		if now == last {
+			return
+		}
+		last = now
+	}
+}
+
+// appendDoc appends md to path (re-read at the last moment: others append
+// to the same file).
+func appendDoc(path, md string) error {
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		md = "# Benchmarks\n\n" + md
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteString("\n" + md); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
+}
