@@ -213,7 +213,7 @@ func (s *Server) registration(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	out := registrationStatus{RegistrationID: id}
-	desc, err := s.d.Temporal.DescribeWorkflowExecution(ctx, wfID, "")
+	desc, err := s.d.Temporal.DescribeWorkflow(ctx, wfID, "")
 	var notFound *serviceerror.NotFound
 	switch {
 	case errors.As(err, &notFound):
@@ -233,7 +233,7 @@ func (s *Server) registration(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		writeError(w, r, unavailable(err))
 		return
-	case desc.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
+	case desc.RawResponse.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
 		out.Status = "PENDING"
 	default:
 		var res workflows.RegistrationResult

@@ -207,15 +207,15 @@ func checkPipelined(ctx context.Context, pool *pgxpool.Pool, from, to fixture.Ac
 		FromAccount: from.Number, ToAccount: to.Number, Amount: 5, Narration: "check", CreatedBy: from.Owner}
 	first, err := p.Post(ctx, req)
 	if err != nil || first.Status != bank.StatusCompleted {
-		return fmt.Errorf("post: %+v %v", first, err)
+		return fmt.Errorf("post: %+v: %w", first, err)
 	}
 	again, err := p.Post(ctx, req)
 	if err != nil || again.ID != first.ID {
-		return fmt.Errorf("replay: got %+v %v, want transfer %s", again, err, first.ID)
+		return fmt.Errorf("replay: got %+v, want transfer %s: %w", again, first.ID, err)
 	}
 	stored, err := postgres.NewLedger(pool).ByKey(ctx, from.Owner, "check-1")
 	if err != nil || stored.ID != first.ID || stored.Amount != 5 || stored.Status != bank.StatusCompleted {
-		return fmt.Errorf("stored: %+v %v", stored, err)
+		return fmt.Errorf("stored: %+v: %w", stored, err)
 	}
 	f1, _ := balance(from.Number)
 	t1, _ := balance(to.Number)
@@ -225,16 +225,16 @@ func checkPipelined(ctx context.Context, pool *pgxpool.Pool, from, to fixture.Ac
 	other := req
 	other.Amount = 6
 	if _, err := p.Post(ctx, other); bank.ErrorCode(err) != bank.CodeIdempotencyReused {
-		return fmt.Errorf("reused key: got %v", err)
+		return fmt.Errorf("reused key: got %w", err)
 	}
 	big := req
 	big.Reference, big.Amount = "check-2", f1+1
 	refused, err := p.Post(ctx, big)
 	if err != nil || refused.Status != bank.StatusFailed || refused.FailureCode != bank.CodeInsufficientFunds {
-		return fmt.Errorf("refusal: %+v %v", refused, err)
+		return fmt.Errorf("refusal: %+v: %w", refused, err)
 	}
 	if again, err := p.Post(ctx, big); err != nil || again.ID != refused.ID || again.Status != bank.StatusFailed {
-		return fmt.Errorf("refusal replay: %+v %v", again, err)
+		return fmt.Errorf("refusal replay: %+v: %w", again, err)
 	}
 	wrong := req
 	wrong.Reference, wrong.KeyOwner = "check-3", to.Owner
