@@ -239,7 +239,7 @@ func checkPipelined(ctx context.Context, pool *pgxpool.Pool, from, to fixture.Ac
 	wrong := req
 	wrong.Reference, wrong.KeyOwner = "check-3", to.Owner
 	if _, err := p.Post(ctx, wrong); bank.ErrorCode(err) != bank.CodeNotFound {
-		return fmt.Errorf("wrong owner: got %v", err)
+		return fmt.Errorf("wrong owner: got %w", err)
 	}
 	f2, _ := balance(from.Number)
 	t2, _ := balance(to.Number)
