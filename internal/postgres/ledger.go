@@ -213,6 +213,9 @@ func (l *Ledger) ByKey(ctx context.Context, keyOwner, reference string) (bank.Tr
 // `before` (0 for the newest), at most limit of them; next is the cursor for
 // the following page (0 when there is none).
 func (l *Ledger) Entries(ctx context.Context, accountNumber string, limit int, before int64) (entries []bank.Entry, next int64, err error) {
+	if limit <= 0 {
+		return nil, 0, bank.Invalid("limit", "must be at least 1")
+	}
 	rows, err := l.pool.Query(ctx, `
 		SELECT e.id, t.reference, e.direction, e.amount, e.balance_after, ca.account_number, t.narration, e.created_at
 		FROM ledger.accounts a
