@@ -111,6 +111,8 @@ func CheckTransfer(from, to Party, amount Money) Code {
 		if from.Balance < amount {
 			return CodeInsufficientFunds
 		}
+	} else if from.Balance < Money(math.MinInt64)+amount {
+		return CodeInsufficientFunds // the funding account may go below zero, not below what int64 holds
 	}
 	if !to.System {
 		if to.Balance > Money(math.MaxInt64)-amount {

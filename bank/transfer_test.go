@@ -145,3 +145,14 @@ func TestTransferRequestHash(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckTransferSystemAccountCannotWrap(t *testing.T) {
+	sys := Party{ID: 1, System: true, Tier: Tier3, Balance: Money(math.MinInt64) + 100}
+	to := Party{ID: 2, Tier: Tier3}
+	if got := CheckTransfer(sys, to, 100); got != "" {
+		t.Fatalf("down to exactly MinInt64: %s, want allowed", got)
+	}
+	if got := CheckTransfer(sys, to, 101); got != CodeInsufficientFunds {
+		t.Fatalf("past MinInt64: %q, want INSUFFICIENT_FUNDS (no wrap-around)", got)
+	}
+}

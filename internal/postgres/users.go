@@ -85,6 +85,12 @@ func claimIdentity(ctx context.Context, tx pgx.Tx, userID string, typ bank.KYCTy
 		UNION ALL
 		SELECT user_id FROM auth.identities WHERE kyc_type = $1 AND number_hmac = $2
 		LIMIT 1`, string(typ), numberHMAC, userID).Scan(&owner)
+	if errors.Is(err, pgx.ErrNoRows) {
+		// A concurrent claim committed while our insert waited: the
+		// statement's snapshot predates it, a new statement sees it.
+		err = tx.QueryRow(ctx, `SELECT user_id FROM auth.identities WHERE kyc_type = $1 AND number_hmac = $2`,
+			string(typ), numberHMAC).Scan(&owner)
+	}
 	if err != nil {
 		return "", fmt.Errorf("claim identity: %w", err)
 	}
