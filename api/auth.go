@@ -160,7 +160,7 @@ func (s *Server) answerExisting(w http.ResponseWriter, r *http.Request, creds ba
 	acc, err := s.defaultAccount(r.Context(), creds.User.ID)
 	if bank.ErrorCode(err) == bank.CodeNotFound {
 		// The user exists but its account is still being opened.
-		writeJSON(w, http.StatusAccepted, registrationStatus{RegistrationID: s.registrationToken(workflows.RegistrationID(creds.User.Email)), Status: "PENDING"})
+		writeJSON(w, http.StatusAccepted, registrationStatus{RegistrationID: s.registrationToken(workflows.RegistrationID(creds.User.Email), creds.Fingerprint), Status: "PENDING"})
 		return
 	}
 	if err != nil {
@@ -189,7 +189,19 @@ func (s *Server) answerPending(w http.ResponseWriter, r *http.Request, wfID stri
 			}
 		}
 	}
-	writeJSON(w, http.StatusAccepted, registrationStatus{RegistrationID: s.registrationToken(wfID), Status: "PENDING"})
+	// The run we waited on may be another request's for the same email:
+	// its id (and through it the outcome) is only for a request with the
+	// same body.
+	runFP, err := s.runFingerprint(r.Context(), wfID)
+	if err != nil {
+		writeError(w, r, unavailable(err))
+		return
+	}
+	if subtle.ConstantTimeCompare(runFP, fp) != 1 {
+		writeError(w, r, bank.Errorf(bank.CodeEmailTaken, "a registration for this email is in progress"))
+		return
+	}
+	writeJSON(w, http.StatusAccepted, registrationStatus{RegistrationID: s.registrationToken(wfID, fp), Status: "PENDING"})
 }
 
 func (s *Server) defaultAccount(ctx context.Context, userID string) (bank.Account, error) {
@@ -206,19 +218,34 @@ func (s *Server) defaultAccount(ctx context.Context, userID string) (bank.Accoun
 // registration reports a registration's state by its opaque id.
 func (s *Server) registration(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "id")
-	wfID, ok := s.parseRegistrationToken(id)
+	notFoundErr := bank.Errorf(bank.CodeNotFound, "no such registration")
+	wfID, tag, ok := parseRegistrationToken(id)
 	if !ok {
-		writeError(w, r, bank.Errorf(bank.CodeNotFound, "no such registration"))
+		writeError(w, r, notFoundErr)
 		return
 	}
 	ctx := r.Context()
 	out := registrationStatus{RegistrationID: id}
 	desc, err := s.d.Temporal.DescribeWorkflow(ctx, wfID, "")
 	var notFound *serviceerror.NotFound
+	if err == nil {
+		fp, ferr := s.runFingerprint(ctx, wfID)
+		if ferr != nil && bank.ErrorCode(ferr) != bank.CodeNotFound {
+			writeError(w, r, unavailable(ferr))
+			return
+		}
+		if !s.tagMatches(wfID, tag, fp) {
+			writeError(w, r, notFoundErr)
+			return
+		}
+	}
 	switch {
 	case errors.As(err, &notFound):
 		// Past Temporal's retention the database still knows the outcome.
 		creds, err := s.d.Users.ByRegistrationID(ctx, wfID)
+		if err == nil && !s.tagMatches(wfID, tag, creds.Fingerprint) {
+			err = notFoundErr
+		}
 		if err != nil {
 			writeError(w, r, err)
 			return
@@ -256,24 +283,54 @@ func (s *Server) registration(w http.ResponseWriter, r *http.Request) {
 }
 
 // registrationToken is the opaque registration id: the email digest plus a
-// keyed tag, so nobody can look up a registration from an email address.
-func (s *Server) registrationToken(wfID string) string {
+// tag keyed with IDENTITY_KEY over the digest and the request's
+// fingerprint. Nobody can derive it from an email address, and a caller who
+// sent another body for the same email never receives it.
+func (s *Server) registrationToken(wfID string, fp []byte) string {
 	digest := strings.TrimPrefix(wfID, "registration/")
-	return digest + "." + s.registrationTag(digest)
+	return digest + "." + s.registrationTag(digest, fp)
 }
 
-func (s *Server) registrationTag(digest string) string {
+func (s *Server) registrationTag(digest string, fp []byte) string {
 	m := hmac.New(sha256.New, s.d.IdentityKey)
-	m.Write([]byte("registration-id:" + digest))
+	m.Write([]byte("registration-id:" + digest + ":" + hex.EncodeToString(fp)))
 	return hex.EncodeToString(m.Sum(nil)[:16])
 }
 
-func (s *Server) parseRegistrationToken(id string) (string, bool) {
+// parseRegistrationToken splits an id into the workflow id and its tag; the
+// tag is checked against the fingerprint once that is known.
+func parseRegistrationToken(id string) (wfID, tag string, ok bool) {
 	digest, tag, ok := strings.Cut(id, ".")
-	if !ok || len(digest) != 64 || !hmac.Equal([]byte(tag), []byte(s.registrationTag(digest))) {
-		return "", false
+	if !ok || len(digest) != 64 || len(tag) != 32 {
+		return "", "", false
 	}
-	return "registration/" + digest, true
+	return "registration/" + digest, tag, true
+}
+
+func (s *Server) tagMatches(wfID, tag string, fp []byte) bool {
+	return fp != nil && hmac.Equal([]byte(tag), []byte(s.registrationTag(strings.TrimPrefix(wfID, "registration/"), fp)))
+}
+
+// runFingerprint reads the fingerprint a registration run was started with
+// (its first history event), decrypting the input with the data converter.
+func (s *Server) runFingerprint(ctx context.Context, wfID string) ([]byte, error) {
+	iter := s.d.Temporal.GetWorkflowHistory(ctx, wfID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	if !iter.HasNext() {
+		return nil, bank.Errorf(bank.CodeNotFound, "no such registration")
+	}
+	ev, err := iter.Next()
+	if err != nil {
+		return nil, err
+	}
+	var in workflows.RegistrationInput
+	attrs := ev.GetWorkflowExecutionStartedEventAttributes()
+	if attrs == nil || s.d.DataConverter == nil {
+		return nil, errors.New("registration history has no start event")
+	}
+	if err := s.d.DataConverter.FromPayloads(attrs.GetInput(), &in); err != nil {
+		return nil, fmt.Errorf("decode registration input: %w", err)
+	}
+	return in.Fingerprint, nil
 }
 
 // registrationError maps a workflow failure to a caller-safe error.

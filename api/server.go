@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/bankcore/bank/bank"
@@ -51,8 +52,11 @@ type Deps struct {
 	Accounts Accounts
 	Ledger   Ledger
 	Temporal client.Client
-	Tokens   *token.Issuer
-	Checks   []Check
+	// DataConverter decodes workflow payloads (the same one the Temporal
+	// client uses): the API reads a registration's input to check who asks.
+	DataConverter converter.DataConverter
+	Tokens        *token.Issuer
+	Checks        []Check
 
 	IdentityKey       []byte
 	BcryptCost        int

@@ -95,6 +95,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, roles Ro
 	// One registry per App: tests run several in one process.
 	a.metrics = metrics.New(logger.With("component", "metrics"))
 
+	dataConverter := codec.NewDataConverter(keyring)
 	// The three schemas share one pool while they share one database.
 	if a.pool, err = postgres.Connect(ctx, cfg.DatabaseURL, cfg.DatabaseMaxConns); err != nil {
 		return nil, err
@@ -103,7 +104,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, roles Ro
 		HostPort:       cfg.TemporalAddress,
 		Namespace:      cfg.TemporalNamespace,
 		Logger:         tlog.NewStructuredLogger(logger.With("component", "temporal")),
-		DataConverter:  codec.NewDataConverter(keyring),
+		DataConverter:  dataConverter,
 		MetricsHandler: a.metrics.TemporalHandler(),
 	})
 	if err != nil {
@@ -164,12 +165,13 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, roles Ro
 		hub := fanout.NewHub(a.redis, cfg.RedisPrefix, logger.With("component", "hub"))
 		a.goRun("fanout hub", func() error { return hub.Run(runCtx) })
 		handler := api.New(api.Deps{
-			Logger:   logger.With("component", "api"),
-			Users:    users,
-			Accounts: accounts,
-			Ledger:   ledger,
-			Temporal: a.temporal,
-			Tokens:   tokens,
+			Logger:        logger.With("component", "api"),
+			Users:         users,
+			Accounts:      accounts,
+			Ledger:        ledger,
+			Temporal:      a.temporal,
+			DataConverter: dataConverter,
+			Tokens:        tokens,
 			GraphQL: graph.Handler(graph.Deps{
 				Notifications: postgres.NewNotifications(a.pool),
 				Hub:           hub,

@@ -430,6 +430,28 @@ func TestRegistrationPendingThenPolled(t *testing.T) {
 	if strings.Contains(pending.RegistrationID, bank.EmailDigest(reg.Email)+".") == false {
 		t.Logf("registration id %s", pending.RegistrationID)
 	}
+	// Someone else registering the same email meanwhile joins the running
+	// registration but is not given its id (which would show the first
+	// customer's name and account): EMAIL_TAKEN.
+	intruder := newRegistration()
+	intruder.Email = reg.Email
+	intruder.KYC.Number = intruder.KYC.Number[:7] + "9999"
+	ri := st.Client(t).Do("POST", "/auth/register", intruder)
+	wantProblem(t, ri, 409, "EMAIL_TAKEN")
+	// The same body again gets the same id.
+	r2 := st.Client(t).Do("POST", "/auth/register", reg)
+	if r2.Status == 202 {
+		var again struct {
+			RegistrationID string `json:"registration_id"`
+		}
+		r2.Decode(t, &again)
+		if again.RegistrationID != pending.RegistrationID {
+			t.Fatalf("retry got id %s, first %s", again.RegistrationID, pending.RegistrationID)
+		}
+	} else if r2.Status != 201 {
+		t.Fatalf("identical retry = %d %s", r2.Status, r2.Body)
+	}
+
 	// Guessing ids from an email does not work: the tag is keyed.
 	wantProblem(t, st.Client(t).Do("GET", "/auth/registrations/"+bank.EmailDigest(reg.Email), nil), 404, "NOT_FOUND")
 	wantProblem(t, st.Client(t).Do("GET", "/auth/registrations/"+bank.EmailDigest(reg.Email)+".00000000000000000000000000000000", nil), 404, "NOT_FOUND")
