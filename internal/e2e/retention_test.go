@@ -1,9 +1,13 @@
 package e2e
 
 import (
+	"context"
 	"testing"
 
+	"go.temporal.io/sdk/client"
+
 	"github.com/bankcore/bank/internal/testenv"
+	"github.com/bankcore/bank/workflows"
 )
 
 // The contract's promise: the same key with the same body, at any later
@@ -57,5 +61,34 @@ func TestIdempotencyOutlivesTemporalRetention(t *testing.T) {
 	}
 	if n := countUsers(t, st, reg.Email); n != 1 {
 		t.Fatalf("%d users, want 1", n)
+	}
+}
+
+// An operator who terminates a stuck run that never posted (the runbook's
+// step) does not burn the customer's key: the retry runs again and posts.
+func TestRetryAfterOperatorTerminatedRun(t *testing.T) {
+	st := testenv.SharedStack(t)
+	alice, aliceReg := signUp(t, st)
+	_, bobReg := signUp(t, st)
+	deposit(t, operator(t, st), aliceReg.Account.AccountNumber, "100.00")
+	key := "stuck-" + testenv.Suffix()
+
+	// A run stuck before posting: started on a queue no worker polls.
+	ctx := context.Background()
+	c := st.App.Temporal()
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: workflows.TransferID(aliceReg.User.ID, key), TaskQueue: "nobody-polls-" + testenv.Suffix(),
+	}, workflows.Transfer, workflows.TransferInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.TerminateWorkflow(ctx, run.GetID(), run.GetRunID(), "runbook: stuck before PostTransfer"); err != nil {
+		t.Fatal(err)
+	}
+
+	r := send(alice, key, map[string]any{"from_account": aliceReg.Account.AccountNumber, "to_account": bobReg.Account.AccountNumber, "amount": "40.00"})
+	wantTransfer(t, r, 201)
+	if got := balance(t, alice, aliceReg.Account.AccountNumber); got != "60.00" {
+		t.Fatalf("balance = %s, want 60.00", got)
 	}
 }
