@@ -29,24 +29,47 @@ type lockedAccount struct {
 	owner  string
 }
 
-// Post moves money in one transaction: both accounts are locked in id order
-// (so opposite transfers cannot deadlock), the rules decide under the locks,
-// and the transfer row, entries and balances are written together. The
-// (key owner, reference) key makes it idempotent: a retry, a crash after
-// commit or a concurrent duplicate gets the stored transfer and moves
-// nothing. A refusal is stored too (status FAILED) and sticks to its key.
-// Errors: NOT_FOUND (an account does not exist or the sender is not the
-// key's owner), IDEMPOTENCY_KEY_REUSED.
+// lockSQL takes both accounts' row locks in id order, so opposite
+// transfers cannot deadlock.
+const lockSQL = `SELECT id, account_number, owner_id, kind = 'system', tier, balance
+	FROM ledger.accounts WHERE account_number IN ($1, $2) ORDER BY id FOR UPDATE`
+
+// writeSQL writes the transfer row with its final status and, only when the
+// row was inserted ($13: COMPLETED) and the key was free, both balances and
+// both entries, in one statement. On a taken key it writes nothing.
+const writeSQL = `
+	WITH t AS (
+		INSERT INTO ledger.transfers (id, kind, key_owner, reference, request_hash, from_account_id, to_account_id,
+			amount, narration, status, failure_code, created_by, completed_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, now())
+		ON CONFLICT (key_owner, reference) DO NOTHING
+		RETURNING id, created_at, completed_at),
+	b AS (
+		UPDATE ledger.accounts SET balance = CASE id WHEN $6 THEN $14::bigint ELSE $15::bigint END
+		WHERE $13::boolean AND id IN ($6, $7) AND EXISTS (SELECT FROM t)),
+	e AS (
+		INSERT INTO ledger.entries (transfer_id, account_id, direction, amount, balance_after, created_at)
+		SELECT t.id, v.account_id, v.direction, $8, v.balance_after, t.created_at
+		FROM t, (VALUES ($6::bigint, 'DEBIT', $14::bigint), ($7::bigint, 'CREDIT', $15::bigint))
+			AS v (account_id, direction, balance_after)
+		WHERE $13::boolean)
+	SELECT created_at, completed_at FROM t`
+
+// Post moves money in one transaction of two round trips: (1) BEGIN and
+// both accounts locked in id order; the rules (bank.CheckTransfer) decide
+// in Go under the locks; (2) the transfer row, entries and balances in one
+// statement, and COMMIT. The locks are held for one round trip, which is
+// what bounds a hot account (measured in docs/BENCHMARKS.md). The (key
+// owner, reference) key makes it idempotent: a retry, a crash after commit
+// or a concurrent duplicate gets the stored transfer and moves nothing. A
+// refusal is stored too (status FAILED) and sticks to its key.
+// Errors: NOT_FOUND (an account does not exist, the sender is not the key's
+// owner, or the receiver is the funding account), IDEMPOTENCY_KEY_REUSED.
 func (l *Ledger) Post(ctx context.Context, req bank.TransferRequest) (bank.Transfer, error) {
-	var out bank.Transfer
 	// Ordered locking leaves no deadlock, but a retry here keeps any that a
 	// future change might introduce from ever reaching a caller.
 	for attempt := 0; ; attempt++ {
-		err := pgx.BeginFunc(ctx, l.pool, func(tx pgx.Tx) error {
-			var err error
-			out, err = post(ctx, tx, req)
-			return err
-		})
+		out, err := l.post(ctx, req)
 		var pgErr *pgconn.PgError
 		if attempt < 3 && errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001") {
 			continue
@@ -55,15 +78,39 @@ func (l *Ledger) Post(ctx context.Context, req bank.TransferRequest) (bank.Trans
 	}
 }
 
-func post(ctx context.Context, tx pgx.Tx, req bank.TransferRequest) (bank.Transfer, error) {
-	from, to, err := lockAccounts(ctx, tx, req.FromAccount, req.ToAccount)
+func (l *Ledger) post(ctx context.Context, req bank.TransferRequest) (bank.Transfer, error) {
+	conn, err := l.pool.Acquire(ctx)
 	if err != nil {
 		return bank.Transfer{}, err
 	}
-	// A customer sends only from their own account, and only to a customer
-	// account: the funding account is nobody's to pay into (it is NOT_FOUND
-	// to GET /accounts too).
+	defer conn.Release() // the pool closes a connection left inside a transaction
+	inTx := false
+	defer func() {
+		if inTx {
+			_, _ = conn.Exec(context.WithoutCancel(ctx), "rollback")
+		}
+	}()
+
+	// Round trip 1: begin and lock.
+	b := &pgx.Batch{}
+	b.Queue("begin")
+	b.Queue(lockSQL, req.FromAccount, req.ToAccount)
+	br := conn.SendBatch(ctx, b)
+	if _, err := br.Exec(); err != nil {
+		_ = br.Close()
+		return bank.Transfer{}, fmt.Errorf("begin: %w", err)
+	}
+	inTx = true
+	from, to, err := scanLocked(br, req.FromAccount, req.ToAccount)
+	if cerr := br.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("lock accounts: %w", cerr)
+	}
+	if err != nil {
+		return bank.Transfer{}, err
+	}
 	if req.Kind == bank.KindTransfer && (from.owner != req.KeyOwner || to.party.System) {
+		// A customer sends only from their own account, and only to a
+		// customer account: the funding account is nobody's to pay into.
 		return bank.Transfer{}, bank.Errorf(bank.CodeNotFound, "account not found")
 	}
 	if req.Kind == bank.KindDeposit && !from.party.System {
@@ -84,71 +131,66 @@ func post(ctx context.Context, tx pgx.Tx, req bank.TransferRequest) (bank.Transf
 		FromOwnerID: from.owner, ToOwnerID: to.owner, Amount: req.Amount, Narration: req.Narration,
 		Status: status, FailureCode: code, CreatedBy: req.CreatedBy,
 	}
-	err = tx.QueryRow(ctx, `
-		INSERT INTO ledger.transfers (id, kind, key_owner, reference, request_hash, from_account_id, to_account_id,
-			amount, narration, status, failure_code, created_by, completed_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, now())
-		ON CONFLICT (key_owner, reference) DO NOTHING
-		RETURNING created_at, completed_at`,
-		t.ID, string(t.Kind), t.KeyOwner, t.Reference, t.RequestHash, from.party.ID, to.party.ID,
-		int64(t.Amount), t.Narration, string(t.Status), failure, t.CreatedBy).Scan(&t.CreatedAt, &t.CompletedAt)
-	if errors.Is(err, pgx.ErrNoRows) {
-		// The key is taken: answer with what it already did.
-		stored, err := byKey(ctx, tx, req.KeyOwner, req.Reference)
-		if err != nil {
-			return bank.Transfer{}, err
-		}
-		if !bytes.Equal(stored.RequestHash, t.RequestHash) {
-			return bank.Transfer{}, bank.Errorf(bank.CodeIdempotencyReused, "this reference was used for a different request")
-		}
-		return stored, nil
+	fromAfter, toAfter := from.party.Balance-t.Amount, to.party.Balance+t.Amount
+
+	// Round trip 2: write and commit.
+	b = &pgx.Batch{}
+	b.Queue(writeSQL, t.ID, string(t.Kind), t.KeyOwner, t.Reference, t.RequestHash, from.party.ID, to.party.ID,
+		int64(t.Amount), t.Narration, string(t.Status), failure, t.CreatedBy,
+		status == bank.StatusCompleted, int64(fromAfter), int64(toAfter))
+	b.Queue("commit")
+	br = conn.SendBatch(ctx, b)
+	err = br.QueryRow().Scan(&t.CreatedAt, &t.CompletedAt)
+	taken := errors.Is(err, pgx.ErrNoRows)
+	if err != nil && !taken {
+		_ = br.Close()
+		return bank.Transfer{}, fmt.Errorf("write transfer: %w", err)
 	}
-	if err != nil {
-		return bank.Transfer{}, fmt.Errorf("insert transfer: %w", err)
+	if _, err := br.Exec(); err != nil {
+		_ = br.Close()
+		return bank.Transfer{}, fmt.Errorf("commit: %w", err)
 	}
-	if status == bank.StatusFailed {
+	if err := br.Close(); err != nil {
+		return bank.Transfer{}, fmt.Errorf("commit: %w", err)
+	}
+	inTx = false
+	if !taken {
 		return t, nil
 	}
-
-	fromAfter, toAfter := from.party.Balance-t.Amount, to.party.Balance+t.Amount
-	batch := &pgx.Batch{}
-	batch.Queue(`UPDATE ledger.accounts SET balance = CASE id WHEN $1 THEN $2::bigint ELSE $4::bigint END
-		WHERE id IN ($1, $3)`, from.party.ID, int64(fromAfter), to.party.ID, int64(toAfter))
-	batch.Queue(`INSERT INTO ledger.entries (transfer_id, account_id, direction, amount, balance_after, created_at)
-		VALUES ($1, $2, 'DEBIT', $4, $5, $7), ($1, $3, 'CREDIT', $4, $6, $7)`,
-		t.ID, from.party.ID, to.party.ID, int64(t.Amount), int64(fromAfter), int64(toAfter), t.CreatedAt)
-	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
-		return bank.Transfer{}, fmt.Errorf("write entries: %w", err)
+	// The key is taken: answer with what it already did (committed, since
+	// the insert's ON CONFLICT waited for it).
+	stored, err := byKey(ctx, l.pool, req.KeyOwner, req.Reference)
+	if err != nil {
+		return bank.Transfer{}, err
 	}
-	return t, nil
+	if !bytes.Equal(stored.RequestHash, t.RequestHash) {
+		return bank.Transfer{}, bank.Errorf(bank.CodeIdempotencyReused, "this reference was used for a different request")
+	}
+	return stored, nil
 }
 
-// lockAccounts takes both rows' locks in id order and returns them as
-// (from, to). Errors: NOT_FOUND.
-func lockAccounts(ctx context.Context, tx pgx.Tx, fromNumber, toNumber string) (from, to lockedAccount, err error) {
-	rows, err := tx.Query(ctx, `SELECT id, account_number, owner_id, kind = 'system', tier, balance
-		FROM ledger.accounts WHERE account_number IN ($1, $2) ORDER BY id FOR UPDATE`, fromNumber, toNumber)
+// scanLocked reads the locked rows as (from, to). Errors: NOT_FOUND.
+func scanLocked(br pgx.BatchResults, fromNumber, toNumber string) (from, to lockedAccount, err error) {
+	rows, err := br.Query()
 	if err != nil {
 		return from, to, fmt.Errorf("lock accounts: %w", err)
 	}
+	defer rows.Close()
 	found := 0
 	for rows.Next() {
 		var a lockedAccount
 		var owner uuid.NullUUID
 		if err := rows.Scan(&a.party.ID, &a.number, &owner, &a.party.System, &a.party.Tier, &a.party.Balance); err != nil {
-			rows.Close()
 			return from, to, fmt.Errorf("lock accounts: %w", err)
 		}
 		if owner.Valid {
 			a.owner = owner.UUID.String()
 		}
 		if a.number == fromNumber {
-			from = a
-			found |= 1
+			from, found = a, found|1
 		}
 		if a.number == toNumber {
-			to = a
-			found |= 2
+			to, found = a, found|2
 		}
 	}
 	if err := rows.Err(); err != nil {
