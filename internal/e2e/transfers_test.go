@@ -675,7 +675,7 @@ func TestTransferWorkflow(t *testing.T) {
 // and every retry 500.
 func TestTransferOutlivesSlowPosting(t *testing.T) {
 	if testing.Short() {
-		t.Skip("holds a row lock for 11 s")
+		t.Skip("skipped under -short only: it holds a row lock for 11 s; make test runs it")
 	}
 	st := testenv.SharedStack(t)
 	op := operator(t, st)
