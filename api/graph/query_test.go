@@ -71,7 +71,9 @@ func TestGetNotifications(t *testing.T) {
 		}
 		for i := range want {
 			got[i].sameAs(t, want[i])
-			if i > 0 && got[i].CreatedAt > got[i-1].CreatedAt {
+			// Compared as times: RFC 3339 strings with trimmed fractions do
+			// not sort chronologically ("…53.12Z" > "…53.123Z").
+			if i > 0 && parseTime(t, got[i].CreatedAt).After(parseTime(t, got[i-1].CreatedAt)) {
 				t.Errorf("row %d is newer than row %d", i, i-1)
 			}
 		}
@@ -290,4 +292,13 @@ func TestInternalErrorsAreLoggedNotEchoed(t *testing.T) {
 			}
 		})
 	}
+}
+
+func parseTime(t *testing.T, s string) time.Time {
+	t.Helper()
+	v, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		t.Fatalf("createdAt %q: %v", s, err)
+	}
+	return v
 }
