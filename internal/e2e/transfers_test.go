@@ -674,9 +674,6 @@ func TestTransferWorkflow(t *testing.T) {
 // close timeout, the workflow failed after 10 s, GET answered 404 forever
 // and every retry 500.
 func TestTransferOutlivesSlowPosting(t *testing.T) {
-	if testing.Short() {
-		t.Skip("skipped under -short only: it holds a row lock for 11 s; make test runs it")
-	}
 	st := testenv.SharedStack(t)
 	op := operator(t, st)
 	alice, aReg := signUp(t, st)
