@@ -1,5 +1,6 @@
 // Command bank runs the bank's processes: api, worker, notifier, all (the
-// three in one process), migrate, and operator create.
+// three in one process), serve (any of the three in one process), migrate,
+// and operator create.
 package main
 
 import (
@@ -29,6 +30,8 @@ commands:
   worker                 run the Temporal workers of every task queue
   notifier               consume bank events and store/publish notifications
   all                    api, worker and notifier in one process
+  serve ROLES            the roles listed (comma-separated: api, worker,
+                         notifier) in one process, e.g. serve api,worker
   migrate                create the database if missing and apply migrations
   operator create --email E --password P [--if-missing]
                          create an operator account
@@ -64,6 +67,13 @@ func run(args []string, stderr io.Writer) int {
 		err = serve(ctx, cfg, logger, app.Roles{Notifier: true})
 	case "all":
 		err = serve(ctx, cfg, logger, app.Roles{API: true, Worker: true, Notifier: true})
+	case "serve":
+		var roles app.Roles
+		if len(args) != 2 {
+			err = errors.New("usage: bank serve ROLES (comma-separated: api, worker, notifier)")
+		} else if roles, err = parseRoles(args[1]); err == nil {
+			err = serve(ctx, cfg, logger, roles)
+		}
 	case "migrate":
 		err = migrate(ctx, cfg, logger)
 	case "operator":
@@ -82,10 +92,32 @@ func run(args []string, stderr io.Writer) int {
 	return 0
 }
 
+// parseRoles reads serve's role list, such as "api,worker".
+func parseRoles(list string) (app.Roles, error) {
+	var r app.Roles
+	for _, name := range strings.Split(list, ",") {
+		switch strings.TrimSpace(name) {
+		case "api":
+			r.API = true
+		case "worker":
+			r.Worker = true
+		case "notifier":
+			r.Notifier = true
+		default:
+			return app.Roles{}, fmt.Errorf("serve: unknown role %q (want api, worker, notifier)", name)
+		}
+	}
+	return r, nil
+}
+
+// newLogger logs text (or JSON with LOG_FORMAT=json) at LOG_LEVEL: debug,
+// info (the default), warn or error.
 func newLogger(w io.Writer) *slog.Logger {
 	level := slog.LevelInfo
-	if strings.EqualFold(os.Getenv("LOG_LEVEL"), "debug") {
-		level = slog.LevelDebug
+	if v := os.Getenv("LOG_LEVEL"); v != "" {
+		if err := level.UnmarshalText([]byte(v)); err != nil {
+			level = slog.LevelInfo
+		}
 	}
 	opts := &slog.HandlerOptions{Level: level}
 	if strings.EqualFold(os.Getenv("LOG_FORMAT"), "json") {
