@@ -1,5 +1,5 @@
-// Package pgbench holds the pgbench scripts that replay the ledger's posting
-// transaction (post_*.sql, checked in and embedded) and runs them, turning
+// Package pgbench holds the pgbench script that replays the ledger's posting
+// transaction (post.sql, checked in and embedded) and runs it, turning
 // pgbench's per-transaction log into samples comparable with our own
 // harnesses (bench/internal/stats).
 package pgbench
@@ -31,6 +31,27 @@ var Scripts embed.FS
 // RepoDir is where the scripts live in the repository, for printing
 // commands a reader can paste.
 const RepoDir = "bench/pgbench"
+
+// PostScript replays internal/postgres.Ledger.Post: one customer transfer in
+// two round trips (see its header).
+const PostScript = "post.sql"
+
+// PostVars are PostScript's -D variables for a mode (uniform: a random sender
+// for each transfer; hot: customer 1 sends every transfer, as account 0 of
+// fixture.SeedAccounts does in the store's runs), the number of customer
+// accounts, and a run tag that keeps references unique across runs.
+func PostVars(mode string, accounts, runID int) ([][2]string, error) {
+	var sender string
+	switch mode {
+	case "uniform":
+		sender = "0"
+	case "hot":
+		sender = "1"
+	default:
+		return nil, fmt.Errorf("unknown mode %q", mode)
+	}
+	return [][2]string{{"naccounts", strconv.Itoa(accounts)}, {"sender", sender}, {"run", strconv.Itoa(runID)}, {"seq", "0"}}, nil
+}
 
 // Options is one pgbench run.
 type Options struct {
@@ -69,7 +90,9 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 	prefix := filepath.Join(o.WorkDir, "pgbench_log")
 	secs := int(math.Ceil(o.Duration.Seconds()))
-	common := []string{"-n", "-M", "prepared", "-c", strconv.Itoa(o.Clients), "-j", strconv.Itoa(o.Clients), "-T", strconv.Itoa(secs)}
+	// -M simple: the script sends two statements per round trip
+	// ("BEGIN \; EXECUTE …") and executes statements it prepared itself.
+	common := []string{"-n", "-M", "simple", "-c", strconv.Itoa(o.Clients), "-j", strconv.Itoa(o.Clients), "-T", strconv.Itoa(secs)}
 	for _, v := range o.Vars {
 		common = append(common, "-D", v[0]+"="+v[1])
 	}

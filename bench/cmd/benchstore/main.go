@@ -1,7 +1,7 @@
 // Command benchstore measures the ledger's posting transaction
 // (internal/postgres.Ledger.Post) called directly, with no HTTP and no
-// Temporal, next to pgbench replaying the same statements
-// (bench/pgbench/post_*.sql) against the same database in the same run.
+// Temporal, next to pgbench replaying the same statements in the same round
+// trips (bench/pgbench/post.sql) against the same database in the same run.
 //
 // It creates its own database (bank_bench_<random>), migrates it, opens
 // -accounts TIER_3 customer accounts and funds each with a deposit through
@@ -508,7 +508,7 @@ func startProbe(ctx context.Context, warmup, duration time.Duration, database st
 
 // pick returns the sender and receiver indexes (0-based) for a mode:
 // uniform picks two distinct accounts at random, hot always sends from
-// account 0 — the same choice the pgbench scripts make.
+// account 0 (customer 1): the same choice bench/pgbench/post.sql makes.
 func pick(rng *rand.Rand, mode string, n int) (from, to int) {
 	if mode == "hot" {
 		return 0, 1 + rng.IntN(n-1)
@@ -609,10 +609,13 @@ func runPgbench(ctx context.Context, c config, dsn, mode string, n, runID int, r
 		return 0, err
 	}
 	defer func() { _ = os.RemoveAll(dir) }()
+	vars, err := pgbench.PostVars(mode, c.accounts, runID)
+	if err != nil {
+		return 0, err
+	}
 	res, err := pgbench.Run(ctx, pgbench.Options{
-		Binary: c.pgbenchBin, Conn: fixture.Libpq(dsn), Script: "post_" + mode + ".sql", Clients: n,
-		Duration: c.warmup + c.duration, WorkDir: dir,
-		Vars: [][2]string{{"naccounts", strconv.Itoa(c.accounts)}, {"run", strconv.Itoa(runID)}, {"seq", "0"}},
+		Binary: c.pgbenchBin, Conn: fixture.Libpq(dsn), Script: pgbench.PostScript, Clients: n,
+		Duration: c.warmup + c.duration, WorkDir: dir, Vars: vars,
 	})
 	r.Command = res.Display
 	r.Summary = stats.Summarize(res.Samples, c.warmup, c.duration)
@@ -654,14 +657,8 @@ func markdown(rep Report, jsonPath string) string {
 	for _, cell := range rep.Cells {
 		if cell.Pgbench != nil && cell.Pgbench.Command != "" {
 			cmd := strings.ReplaceAll(cell.Pgbench.Command, fmt.Sprintf("-c %d -j %d", cell.Concurrency, cell.Concurrency), "-c N -j N")
-			cmd = strings.ReplaceAll(cmd, "post_"+cell.Mode+".sql", "post_MODE.sql")
-			if i := strings.Index(cmd, " -D run="); i >= 0 {
-				rest := cmd[i+len(" -D run="):]
-				if j := strings.IndexByte(rest, ' '); j >= 0 {
-					cmd = cmd[:i] + " -D run=R" + rest[j:]
-				}
-			}
-			fmt.Fprintf(&b, "- pgbench, per cell: `%s`\n", cmd)
+			cmd = placeholder(placeholder(cmd, "sender", "S"), "run", "R")
+			fmt.Fprintf(&b, "- pgbench, per cell (S: 0 uniform, 1 hot; R: run number): `%s`\n", cmd)
 			break
 		}
 	}
@@ -717,6 +714,21 @@ func markdown(rep Report, jsonPath string) string {
 		fmt.Fprintf(&b, "Raw result: `%s` (not committed).\n", filepath.ToSlash(jsonPath))
 	}
 	return b.String()
+}
+
+// placeholder replaces the value of "-D name=value" in a command.
+func placeholder(cmd, name, with string) string {
+	flag := " -D " + name + "="
+	i := strings.Index(cmd, flag)
+	if i < 0 {
+		return cmd
+	}
+	rest := cmd[i+len(flag):]
+	j := strings.IndexByte(rest, ' ')
+	if j < 0 {
+		j = len(rest)
+	}
+	return cmd[:i] + flag + with + rest[j:]
 }
 
 func field(r *Run, f func(*Run) string) string {

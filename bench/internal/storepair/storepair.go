@@ -1,9 +1,9 @@
 // Package storepair is a short store-vs-pgbench pair inside the system
 // benchmark's run: the ledger's posting transaction (Ledger.Post called
-// directly) next to pgbench replaying the same statements with the
-// checked-in scripts (bench/pgbench), on a database of its own, with the
-// same fixture and percentiles as bench/cmd/benchstore (which has the
-// longer, repeated runs).
+// directly) next to pgbench replaying the same statements in the same
+// round trips with the checked-in script (bench/pgbench/post.sql), on a
+// database of its own, with the same fixture and percentiles as
+// bench/cmd/benchstore (which has the longer, repeated runs).
 package storepair
 
 import (
@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
-	"strconv"
 	"time"
 
 	"github.com/bankcore/bank/bank"
@@ -109,10 +108,13 @@ func (f *Fixture) Run(ctx context.Context, pgbenchBin, mode string, n, runID int
 			return err
 		}
 		defer func() { _ = os.RemoveAll(dir) }()
+		vars, err := pgbench.PostVars(mode, len(f.Accounts), runID)
+		if err != nil {
+			return err
+		}
 		res, err := pgbench.Run(ctx, pgbench.Options{
-			Binary: pgbenchBin, Conn: fixture.Libpq(f.DSN), Script: "post_" + mode + ".sql", Clients: n,
-			Duration: warmup + duration, WorkDir: dir,
-			Vars: [][2]string{{"naccounts", strconv.Itoa(len(f.Accounts))}, {"run", strconv.Itoa(runID)}, {"seq", "0"}},
+			Binary: pgbenchBin, Conn: fixture.Libpq(f.DSN), Script: pgbench.PostScript, Clients: n,
+			Duration: warmup + duration, WorkDir: dir, Vars: vars,
 		})
 		cell.Command = res.Display
 		cell.Pgbench = loop.Summarize(res.Samples, warmup, duration)
