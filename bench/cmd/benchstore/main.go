@@ -78,7 +78,7 @@ func main() {
 	flag.DurationVar(&c.warmup, "warmup", time.Second, "unmeasured time at the start of each run")
 	flag.StringVar(&conc, "conc", "1,8,32", "concurrencies (store workers and pool size; pgbench -c and -j)")
 	flag.StringVar(&modes, "modes", "uniform,hot", "uniform: random sender and receiver; hot: one sender, random receivers")
-	flag.StringVar(&systems, "systems", "store,pgbench", "what to run in each cell: store (Ledger.Post), pgbench, pipelined (a two-round-trip candidate rewrite of Ledger.Post)")
+	flag.StringVar(&systems, "systems", "store,pgbench", "what to run in each cell: store (Ledger.Post), pgbench (bench/pgbench/post.sql)")
 	flag.StringVar(&c.pgbenchBin, "pgbench", "pgbench", "pgbench executable")
 	flag.BoolVar(&c.keep, "keep", false, "keep the database at the end")
 	flag.StringVar(&c.outDir, "out", "bench/results", "directory for the JSON result (empty: none)")
@@ -103,7 +103,7 @@ func main() {
 	}
 	c.systems = strings.Split(systems, ",")
 	for _, s := range c.systems {
-		if s != "store" && s != "pgbench" && s != "pipelined" {
+		if s != "store" && s != "pgbench" {
 			fatal(fmt.Errorf("-systems: unknown system %q", s))
 		}
 	}
@@ -178,7 +178,6 @@ type Cell struct {
 	Concurrency int     `json:"concurrency"`
 	Store       *Run    `json:"store,omitempty"`
 	Pgbench     *Run    `json:"pgbench,omitempty"`
-	Pipelined   *Run    `json:"pipelined,omitempty"` // the candidate rewrite, when run
 	Ratio       float64 `json:"ratio_store_over_pgbench,omitempty"`
 }
 
@@ -289,12 +288,6 @@ func run(ctx context.Context, c config, command string) (err error) {
 	if _, err := admin.Exec(ctx, "VACUUM ANALYZE ledger.accounts, ledger.transfers, ledger.entries"); err != nil {
 		return err
 	}
-	if contains(c.systems, "pipelined") {
-		p.say("checking the pipelined candidate against Ledger.Post's behaviour")
-		if err := checkPipelined(ctx, admin, accounts[0], accounts[1]); err != nil {
-			return fmt.Errorf("pipelined candidate: %w", err)
-		}
-	}
 	rep.SetupSec = time.Since(setupStart).Seconds()
 	setupLeft = 0
 
@@ -346,8 +339,6 @@ func run(ctx context.Context, c config, command string) (err error) {
 				switch sys {
 				case "store":
 					cell.Store = best
-				case "pipelined":
-					cell.Pipelined = best
 				case "pgbench":
 					cell.Pgbench = best
 				}
@@ -435,9 +426,7 @@ func measure(ctx context.Context, c config, p *progress, admin *pgxpool.Pool, sy
 	var expect int
 	switch sys {
 	case "store":
-		expect, err = runStore(ctx, c, dsn, accounts, mode, n, runID, r, false)
-	case "pipelined":
-		expect, err = runStore(ctx, c, dsn, accounts, mode, n, runID, r, true)
+		expect, err = runStore(ctx, c, dsn, accounts, mode, n, runID, r)
 	case "pgbench":
 		expect, err = runPgbench(ctx, c, dsn, mode, n, runID, r)
 	}
@@ -519,7 +508,7 @@ func pick(rng *rand.Rand, mode string, n int) (from, to int) {
 
 // runStore calls Ledger.Post from n goroutines on a pool of n connections
 // for warm-up + duration and returns how many transfers it stored.
-func runStore(ctx context.Context, c config, dsn string, accounts []fixture.Account, mode string, n, runID int, r *Run, pipelined bool) (int, error) {
+func runStore(ctx context.Context, c config, dsn string, accounts []fixture.Account, mode string, n, runID int, r *Run) (int, error) {
 	pool, err := postgres.Connect(ctx, dsn, int32(n))
 	if err != nil {
 		return 0, err
@@ -537,13 +526,7 @@ func runStore(ctx context.Context, c config, dsn string, accounts []fixture.Acco
 	for _, cn := range conns {
 		cn.Release()
 	}
-	var ledger interface {
-		Post(context.Context, bank.TransferRequest) (bank.Transfer, error)
-	} = postgres.NewLedger(pool)
-	prefix := "s"
-	if pipelined {
-		ledger, prefix = &pipelinedLedger{pool: pool}, "p"
-	}
+	ledger := postgres.NewLedger(pool)
 
 	var ru0 syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
@@ -564,7 +547,7 @@ func runStore(ctx context.Context, c config, dsn string, accounts []fixture.Acco
 				f, t := pick(rng, mode, len(accounts))
 				tr, err := ledger.Post(ctx, bank.TransferRequest{
 					Kind: bank.KindTransfer, KeyOwner: accounts[f].Owner,
-					Reference:   fmt.Sprintf("%s%d-%03d-%09d", prefix, runID, w, seq),
+					Reference:   fmt.Sprintf("s%d-%03d-%09d", runID, w, seq),
 					FromAccount: accounts[f].Number, ToAccount: accounts[t].Number,
 					Amount: bank.Money(1 + rng.Int64N(c.maxTransfer)), CreatedBy: accounts[f].Owner,
 				})
@@ -679,29 +662,6 @@ func markdown(rep Report, jsonPath string) string {
 			field(s, errs)+" / "+field(g, errs))
 	}
 	b.WriteString("\n")
-	var cand []Cell
-	for _, cell := range rep.Cells {
-		if cell.Pipelined != nil {
-			cand = append(cand, cell)
-		}
-	}
-	if len(cand) > 0 {
-		b.WriteString("Candidate two-round-trip Post (`-systems ...,pipelined`, bench/cmd/benchstore/pipelined.go), same cells:\n\n")
-		b.WriteString("| mode | conc | pipelined tps | p50 ms | p99 ms | ×pgbench | ×store | client CPU µs/tx | others' CPU % | errors |\n")
-		b.WriteString("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
-		for _, cell := range cand {
-			v := cell.Pipelined
-			over := func(o *Run) string {
-				if o == nil || o.TPS == 0 {
-					return "–"
-				}
-				return fmt.Sprintf("%.2f", v.TPS/o.TPS)
-			}
-			fmt.Fprintf(&b, "| %s | %d | %.0f | %.2f | %.2f | %s | %s | %.0f | %s | %s |\n", cell.Mode, cell.Concurrency,
-				v.TPS, v.P50ms, v.P99ms, over(cell.Pgbench), over(cell.Store), v.ClientCPUus, others(v), errs(v))
-		}
-		b.WriteString("\n")
-	}
 	if a := rep.Audit; a != nil {
 		verdict := "holds"
 		if !rep.AuditOK {
