@@ -4,12 +4,17 @@
 // eager start, the same id policies and search attributes, then Get). What
 // it reaches on the same Temporal server is the most the transfer path can
 // reach while a transfer is one workflow task.
+//
+// Shapes vary one thing at a time (a second local activity, no search
+// attributes, no eager start, Update-with-Start instead of start + Get), so
+// bench/cmd/benchwf can say what each costs the server.
 package ceiling
 
 import (
 	"context"
 	"log/slog"
 	"strconv"
+	"sync"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -27,22 +32,97 @@ import (
 // TaskQueue is the baseline's own queue.
 const TaskQueue = "bench-empty"
 
+// UpdateName is the update the Update-with-Start shape sends.
+const UpdateName = "run"
+
 // Input mirrors the size of a transfer request.
 type Input struct {
 	Reference, From, To string
 	Amount              int64
+	// Steps is how many no-op local activities run (0 means 1).
+	Steps int
+	// Sleep is how long each local activity takes (a posting takes a few
+	// milliseconds: the workflow is still running when the caller asks).
+	Sleep time.Duration
 }
 
-// Noop is the local activity.
-func Noop(_ context.Context, in Input) (Input, error) { return in, nil }
+// Noop is the local activity. It hands its result to a caller waiting in
+// this process, if any (the HandOff shape).
+func Noop(_ context.Context, in Input) (Input, error) {
+	if in.Sleep > 0 {
+		time.Sleep(in.Sleep)
+	}
+	waitersMu.Lock()
+	ch := waiters[in.Reference]
+	delete(waiters, in.Reference)
+	waitersMu.Unlock()
+	if ch != nil {
+		ch <- in
+	}
+	return in, nil
+}
 
-// Empty is the workflow: one local activity, as Transfer's posting.
+var (
+	waitersMu sync.Mutex
+	waiters   = map[string]chan Input{}
+)
+
+func localOpts(ctx workflow.Context) workflow.Context {
+	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 10 * time.Second})
+}
+
+func steps(ctx workflow.Context, in Input, n int) (Input, error) {
+	out := in
+	for range n {
+		if err := workflow.ExecuteLocalActivity(localOpts(ctx), Noop, in).Get(ctx, &out); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// Empty is the workflow: one local activity, as Transfer's posting (more
+// when in.Steps says so).
 func Empty(ctx workflow.Context, in Input) (Input, error) {
-	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 10 * time.Second})
-	var out Input
-	err := workflow.ExecuteLocalActivity(lctx, Noop, in).Get(ctx, &out)
-	return out, err
+	return steps(ctx, in, max(1, in.Steps))
 }
+
+// EmptyUpdate is the Update-with-Start shape: the first local activity runs
+// in the update's handler, whose result is the caller's answer; the rest
+// run after it in the workflow.
+func EmptyUpdate(ctx workflow.Context, in Input) (Input, error) {
+	done := false
+	var out Input
+	if err := workflow.SetUpdateHandler(ctx, UpdateName, func(ctx workflow.Context) (Input, error) {
+		defer func() { done = true }()
+		var err error
+		out, err = steps(ctx, in, 1)
+		return out, err
+	}); err != nil {
+		return out, err
+	}
+	if err := workflow.Await(ctx, func() bool { return done }); err != nil {
+		return out, err
+	}
+	if _, err := steps(ctx, in, max(1, in.Steps)-1); err != nil {
+		return out, err
+	}
+	return out, nil
+}
+
+// Shape is how a workflow of the baseline is built and started.
+type Shape struct {
+	Name            string
+	Steps           int  // local activities (0 means 1)
+	NoSearchAttrs   bool // start without the four search attributes
+	NoEager         bool // leave the first task to matching and the poller
+	UpdateWithStart bool // start + update in one call, answered by the update
+	HandOff         bool // answered in-process by the local activity, no Get
+	Sleep           time.Duration
+}
+
+// Default is the ceiling as the bench reports it.
+var Default = Shape{Name: "empty"}
 
 // Runner holds a client and the worker polling the baseline's queue.
 type Runner struct {
@@ -64,6 +144,7 @@ func Start(address, namespace string, workerConcurrency int, logger *slog.Logger
 	}
 	w := worker.New(c, TaskQueue, worker.Options{MaxConcurrentActivityExecutionSize: workerConcurrency})
 	w.RegisterWorkflow(Empty)
+	w.RegisterWorkflow(EmptyUpdate)
 	w.RegisterActivity(Noop)
 	if err := w.Start(); err != nil {
 		c.Close()
@@ -78,29 +159,68 @@ func (r *Runner) Stop() {
 	r.c.Close()
 }
 
-// Op is one workflow, started and awaited as the API does.
-func (r *Runner) Op(prefix string) loop.Op {
+// Op is one workflow of the default shape, started and awaited as the API
+// does.
+func (r *Runner) Op(prefix string) loop.Op { return r.ShapeOp(prefix, Default) }
+
+// ShapeOp is one workflow of shape s.
+func (r *Runner) ShapeOp(prefix string, s Shape) loop.Op {
 	return func(ctx context.Context, w, seq int) (string, bool, bool) {
 		ref := prefix + "-" + strconv.Itoa(w) + "-" + strconv.Itoa(seq)
-		run, err := r.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		opts := client.StartWorkflowOptions{
 			ID:                       "empty/" + ref,
 			TaskQueue:                TaskQueue,
 			WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 			WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
-			EnableEagerStart:         true,
-			TypedSearchAttributes: temporal.NewSearchAttributes(
+			EnableEagerStart:         !s.NoEager && !s.UpdateWithStart,
+		}
+		if !s.NoSearchAttrs {
+			opts.TypedSearchAttributes = temporal.NewSearchAttributes(
 				workflows.AttrReference.ValueSet(ref),
 				workflows.AttrFromAccount.ValueSet("1000000001"),
 				workflows.AttrToAccount.ValueSet("1000000002"),
 				workflows.AttrUserID.ValueSet("00000000-0000-0000-0000-000000000000"),
-			),
-		}, Empty, Input{Reference: ref, From: "1000000001", To: "1000000002", Amount: 100})
-		if err != nil {
-			return "start error", true, false
+			)
 		}
+		in := Input{Reference: ref, From: "1000000001", To: "1000000002", Amount: 100, Steps: s.Steps, Sleep: s.Sleep}
 		waitCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
 		var out Input
+		if s.UpdateWithStart {
+			op := r.c.NewWithStartWorkflowOperation(opts, EmptyUpdate, in)
+			h, err := r.c.UpdateWithStartWorkflow(waitCtx, client.UpdateWithStartWorkflowOptions{
+				StartWorkflowOperation: op,
+				UpdateOptions: client.UpdateWorkflowOptions{
+					UpdateID: ref, UpdateName: UpdateName, WaitForStage: client.WorkflowUpdateStageCompleted,
+				},
+			})
+			if err != nil {
+				return "start error", true, false
+			}
+			if err := h.Get(waitCtx, &out); err != nil {
+				return "get error", true, false
+			}
+			return "completed", false, false
+		}
+		var handed chan Input
+		if s.HandOff {
+			handed = make(chan Input, 1)
+			waitersMu.Lock()
+			waiters[ref] = handed
+			waitersMu.Unlock()
+		}
+		run, err := r.c.ExecuteWorkflow(ctx, opts, Empty, in)
+		if err != nil {
+			return "start error", true, false
+		}
+		if s.HandOff {
+			select {
+			case out = <-handed:
+				return "completed", false, false
+			case <-waitCtx.Done():
+				return "get error", true, false
+			}
+		}
 		if err := run.Get(waitCtx, &out); err != nil {
 			return "get error", true, false
 		}
