@@ -1,4 +1,4 @@
-// Package cpu reads the CPU time of the processes a benchmark started (from
+// Package cpu reads the CPU time of the processes a benchmark measures (from
 // /proc/<pid>/stat) and of the benchmark itself (getrusage), so a phase can
 // report CPU per operation: steadier than throughput on a shared machine.
 package cpu
@@ -46,11 +46,23 @@ func Self() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// Pids are the processes a run measures one by one; 0 is one not measured
+// (not found, or the same process as another one already counted).
+type Pids struct {
+	Server   int // the Temporal server
+	BankA    int // bank instance A: API + workers (+ notifier when it is `bank all`)
+	BankB    int // bank instance B: API only
+	Notifier int // the notifier on its own
+}
+
 // Reading is one look at every counter a phase reports.
 type Reading struct {
 	At       time.Time
-	Server   time.Duration // the Temporal dev server we started
-	Self     time.Duration // this process: API instances, workers, notifier, load generator, subscribers
+	Server   time.Duration
+	BankA    time.Duration
+	BankB    time.Duration
+	Notifier time.Duration
+	Self     time.Duration // this process: the load generator, subscribers (and the empty workflow's client and worker)
 	Postgres time.Duration // backends of our databases, plus WAL writer, checkpointer, background writer
 	Broker   time.Duration // RabbitMQ (beam.smp) and Redis, whole processes (shared with anyone else using them)
 	Machine  sysinfo.CPUTimes
@@ -58,23 +70,32 @@ type Reading struct {
 
 // Probe takes Readings.
 type Probe struct {
-	ServerPid int
+	Pids      Pids
 	Databases []string // database names whose backends count as ours
+	Postgres  bool     // read PostgreSQL's processes (they run on this machine)
+	Broker    bool     // read RabbitMQ's and Redis's processes (they run on this machine)
 }
 
 // Read takes a Reading now.
 func (p Probe) Read() Reading {
 	r := Reading{At: time.Now(), Self: Self()}
-	if p.ServerPid > 0 {
-		r.Server = Pid(p.ServerPid)
-	}
 	snap := sysinfo.TakeSnapshot()
 	r.Machine = snap.CPU
+	ticks := func(pid int) time.Duration {
+		if pid <= 0 {
+			return 0
+		}
+		return time.Duration(snap.Procs[pid].Ticks) * clockTick
+	}
+	r.Server, r.BankA, r.BankB, r.Notifier = ticks(p.Pids.Server), ticks(p.Pids.BankA), ticks(p.Pids.BankB), ticks(p.Pids.Notifier)
 	for _, pr := range snap.Procs {
 		d := time.Duration(pr.Ticks) * clockTick
 		switch {
 		case pr.Comm == "beam.smp" || pr.Comm == "redis-server":
-			r.Broker += d
+			if p.Broker {
+				r.Broker += d
+			}
+		case !p.Postgres:
 		case strings.HasPrefix(pr.Cmdline, "postgres:") && (strings.HasSuffix(pr.Cmdline, ": walwriter") ||
 			strings.HasSuffix(pr.Cmdline, ": checkpointer") || strings.HasSuffix(pr.Cmdline, ": background writer")):
 			r.Postgres += d
@@ -94,6 +115,9 @@ func (p Probe) Read() Reading {
 type Delta struct {
 	Wall           time.Duration
 	Server         time.Duration
+	BankA          time.Duration
+	BankB          time.Duration
+	Notifier       time.Duration
 	Self           time.Duration
 	Postgres       time.Duration
 	Broker         time.Duration
@@ -106,11 +130,13 @@ type Delta struct {
 // readings are lost, ones that started count from zero: fine for pools that
 // stay open through a phase.
 func Since(a, b Reading, cores int) Delta {
-	d := Delta{Wall: b.At.Sub(a.At), Server: b.Server - a.Server, Self: b.Self - a.Self,
-		Postgres: max(0, b.Postgres-a.Postgres), Broker: max(0, b.Broker-a.Broker), Cores: cores}
+	pos := func(x, y time.Duration) time.Duration { return max(0, y-x) }
+	d := Delta{Wall: b.At.Sub(a.At), Server: pos(a.Server, b.Server), BankA: pos(a.BankA, b.BankA), BankB: pos(a.BankB, b.BankB),
+		Notifier: pos(a.Notifier, b.Notifier), Self: b.Self - a.Self, Postgres: pos(a.Postgres, b.Postgres), Broker: pos(a.Broker, b.Broker), Cores: cores}
 	d.MachineBusyPct = sysinfo.BusyPercent(a.Machine, b.Machine)
 	if d.Wall > 0 && cores > 0 {
-		ours := 100 * float64(d.Server+d.Self+d.Postgres+d.Broker) / float64(d.Wall) / float64(cores)
+		used := d.Server + d.BankA + d.BankB + d.Notifier + d.Self + d.Postgres + d.Broker
+		ours := 100 * float64(used) / float64(d.Wall) / float64(cores)
 		d.OthersPct = max(0, d.MachineBusyPct-ours)
 	}
 	return d

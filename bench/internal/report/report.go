@@ -31,6 +31,12 @@ type Report struct {
 	Settings   map[string]string `json:"settings"`
 	WarmupSec  float64           `json:"warmup_sec"`
 	PhaseSec   float64           `json:"phase_sec"`
+	// Target is "own stack" (everything started by the bench) or
+	// "BANK_API_URL" (an API it did not start).
+	Target    string    `json:"target"`
+	APIs      []string  `json:"api_urls"`
+	Processes []Process `json:"processes"`
+	Skipped   []string  `json:"skipped,omitempty"` // what was not measured, and why
 
 	StorePair []storepair.Cell  `json:"store_vs_pgbench"`
 	Raw       *broker.Raw       `json:"rabbitmq_raw,omitempty"`
@@ -46,6 +52,15 @@ type Report struct {
 	Errors    []string          `json:"errors,omitempty"`
 }
 
+// Process is one process whose CPU the report gives on its own; Pid 0 is
+// one not measured, and Note says why.
+type Process struct {
+	Name    string `json:"name"`
+	Pid     int    `json:"pid"`
+	Cmdline string `json:"cmdline,omitempty"`
+	Note    string `json:"note,omitempty"`
+}
+
 // Phase is one load phase with its CPU use.
 type Phase struct {
 	Name        string          `json:"name"`
@@ -59,44 +74,71 @@ type Phase struct {
 	Notify      *system.Latency `json:"notify,omitempty"`
 }
 
-// CPU is a phase's CPU per completed operation, in milliseconds.
+// CPU is a phase's CPU per completed operation, in milliseconds, by
+// process; nil is a process not measured.
 type CPU struct {
-	ServerMs   float64 `json:"server_ms_per_op"`
-	SelfMs     float64 `json:"bench_process_ms_per_op"` // API×2 + workers + notifier + load generator + subscribers
-	PostgresMs float64 `json:"postgres_ms_per_op"`
-	BrokerMs   float64 `json:"rabbitmq_redis_ms_per_op"`
-	BusyPct    float64 `json:"machine_busy_pct"`
-	OthersPct  float64 `json:"others_pct"`
-	ServerPct  float64 `json:"server_pct_of_all_cores"`
+	ServerMs   *float64 `json:"server_ms_per_op"`        // Temporal server
+	BankAMs    *float64 `json:"bank_a_ms_per_op"`        // bank A: API + workers
+	BankBMs    *float64 `json:"bank_b_ms_per_op"`        // bank B: API only
+	NotifierMs *float64 `json:"notifier_ms_per_op"`      // the notifier process
+	SelfMs     float64  `json:"bench_process_ms_per_op"` // the load generator and subscribers (and the empty workflow's client and worker)
+	PostgresMs *float64 `json:"postgres_ms_per_op"`
+	BrokerMs   *float64 `json:"rabbitmq_redis_ms_per_op"`
+	BusyPct    float64  `json:"machine_busy_pct"`
+	OthersPct  float64  `json:"others_pct"`
+	ServerPct  *float64 `json:"server_pct_of_all_cores"`
 }
 
-// FromDelta divides a phase's CPU by its completions.
-func FromDelta(d cpu.Delta, n int) CPU {
-	c := CPU{ServerMs: cpu.PerOp(d.Server, n), SelfMs: cpu.PerOp(d.Self, n), PostgresMs: cpu.PerOp(d.Postgres, n),
-		BrokerMs: cpu.PerOp(d.Broker, n), BusyPct: d.MachineBusyPct, OthersPct: d.OthersPct}
-	if d.Wall > 0 && d.Cores > 0 {
-		c.ServerPct = 100 * float64(d.Server) / float64(d.Wall) / float64(d.Cores)
+// FromDelta divides a phase's CPU by its completions; what p did not
+// measure stays nil.
+func FromDelta(d cpu.Delta, p cpu.Probe, n int) CPU {
+	per := func(ok bool, v time.Duration) *float64 {
+		if !ok {
+			return nil
+		}
+		x := cpu.PerOp(v, n)
+		return &x
+	}
+	c := CPU{ServerMs: per(p.Pids.Server > 0, d.Server), BankAMs: per(p.Pids.BankA > 0, d.BankA), BankBMs: per(p.Pids.BankB > 0, d.BankB),
+		NotifierMs: per(p.Pids.Notifier > 0, d.Notifier), SelfMs: cpu.PerOp(d.Self, n), PostgresMs: per(p.Postgres, d.Postgres),
+		BrokerMs: per(p.Broker, d.Broker), BusyPct: d.MachineBusyPct, OthersPct: d.OthersPct}
+	if p.Pids.Server > 0 && d.Wall > 0 && d.Cores > 0 {
+		x := 100 * float64(d.Server) / float64(d.Wall) / float64(d.Cores)
+		c.ServerPct = &x
 	}
 	return c
 }
 
-// Headline is what the last line prints.
+// Ptr is a measured value.
+func Ptr(v float64) *float64 { return &v }
+
+// Opt formats a value that may not have been measured ("n/a").
+func Opt(v *float64, format string) string {
+	if v == nil {
+		return "n/a"
+	}
+	return fmt.Sprintf(format, *v)
+}
+
+// Headline is what the last line prints; nil is not measured ("n/a").
 type Headline struct {
-	Phase            string  `json:"phase"`
-	TPS              float64 `json:"tps"`
-	P99ms            float64 `json:"p99_ms"`
-	VsEmpty          float64 `json:"vs_empty_workflow"`
-	StoreVsPgbench   float64 `json:"store_vs_pgbench"`
-	StoreVsPgbenchAt string  `json:"store_vs_pgbench_cell"`
-	NotifyP99ms      float64 `json:"notify_p99_ms"`
-	ServerCPUms      float64 `json:"server_cpu_ms_per_transfer"`
-	Invariants       string  `json:"invariants"`
+	Phase            string   `json:"phase"`
+	TPS              float64  `json:"tps"`
+	P99ms            float64  `json:"p99_ms"`
+	VsEmpty          *float64 `json:"vs_empty_workflow"`
+	StoreVsPgbench   *float64 `json:"store_vs_pgbench"`
+	StoreVsPgbenchAt string   `json:"store_vs_pgbench_cell"`
+	NotifyP99ms      *float64 `json:"notify_p99_ms"`
+	ServerCPUms      *float64 `json:"server_cpu_ms_per_transfer"`
+	// ok, FAILED, or ok-api-only: what the API shows holds, the database
+	// was not checked (no DATABASE_URL).
+	Invariants string `json:"invariants"`
 }
 
 // Line is the last line of the output.
 func (h Headline) Line() string {
-	return fmt.Sprintf("bench: tps=%.1f p99_ms=%.1f vs_empty_workflow=%.2f store_vs_pgbench=%.2f notify_p99_ms=%.1f server_cpu_ms_per_transfer=%.1f invariants=%s",
-		h.TPS, h.P99ms, h.VsEmpty, h.StoreVsPgbench, h.NotifyP99ms, h.ServerCPUms, h.Invariants)
+	return fmt.Sprintf("bench: tps=%.1f p99_ms=%.1f vs_empty_workflow=%s store_vs_pgbench=%s notify_p99_ms=%s server_cpu_ms_per_transfer=%s invariants=%s",
+		h.TPS, h.P99ms, Opt(h.VsEmpty, "%.2f"), Opt(h.StoreVsPgbench, "%.2f"), Opt(h.NotifyP99ms, "%.1f"), Opt(h.ServerCPUms, "%.1f"), h.Invariants)
 }
 
 // EmptyAt is the empty-workflow phase at concurrency n.
@@ -117,24 +159,50 @@ func (r *Report) Markdown(jsonPath string, charts []string) string {
 	if r.Quick {
 		kind = "quick"
 	}
-	fmt.Fprintf(&b, "### System (%s), %s\n\n", kind, r.Started.Format("2006-01-02 15:04 MST"))
+	target := ""
+	if r.Target != TargetOwn {
+		target = ", against " + strings.Join(r.APIs, " and ")
+	}
+	fmt.Fprintf(&b, "### System (%s%s), %s\n\n", kind, target, r.Started.Format("2006-01-02 15:04 MST"))
 	fmt.Fprintf(&b, "- Command: `%s` (from the repository root)\n", r.Command)
 	fmt.Fprintf(&b, "- Machine: %d cores (GOMAXPROCS %d), %s, %s RAM, Linux %s; shared with other engineers' work\n", m.NProc, m.GOMAXPROCS, m.CPUModel, m.MemTotal, m.Kernel)
 	fmt.Fprintf(&b, "- Load average (1/5/15 min): before `%s`, after `%s`\n", r.LoadBefore, r.LoadAfter)
 	v := r.Versions
-	fmt.Fprintf(&b, "- %s; Temporal CLI %s (`%s`, dev server, tuned flags of internal/temporaldev, its own process); PostgreSQL %s (synchronous_commit=%s, fsync=%s); RabbitMQ %s; Redis %s\n",
-		m.GoVersion, strings.TrimPrefix(v["temporal_cli_module"], "github.com/temporalio/cli "), oneLine(v["temporal_cli"]), v["postgres"], v["postgres_synchronous_commit"], v["postgres_fsync"], v["rabbitmq"], v["redis"])
+	temporal := "Temporal: not started by the bench"
+	if v["temporal_cli_module"] != "" {
+		temporal = fmt.Sprintf("Temporal CLI %s (`%s`, dev server, tuned flags of internal/temporaldev, its own process)",
+			strings.TrimPrefix(v["temporal_cli_module"], "github.com/temporalio/cli "), oneLine(v["temporal_cli"]))
+	}
+	fmt.Fprintf(&b, "- %s; %s; PostgreSQL %s (synchronous_commit=%s, fsync=%s); RabbitMQ %s; Redis %s\n",
+		m.GoVersion, temporal, orNA(v["postgres"]), orNA(v["postgres_synchronous_commit"]), orNA(v["postgres_fsync"]), orNA(v["rabbitmq"]), orNA(v["redis"]))
 	keys := slices.Sorted(maps.Keys(r.Settings))
 	var kv []string
 	for _, k := range keys {
 		kv = append(kv, k+"="+r.Settings[k])
 	}
-	fmt.Fprintf(&b, "- Bank in-process (`app.Start`): instance A = API + workers + notifier (as `bank all`; transfers go here, so eager start finds its worker), instance B = API only; subscribers alternate between A and B. Settings: %s\n", strings.Join(kv, ", "))
-	fmt.Fprintf(&b, "- Every load phase: %gs warm-up + %gs measured, closed loop; latency percentiles over the measured window (bench/internal/stats, nearest rank); CPU per op = CPU used during the whole phase / operations completed in it, from /proc (server: the dev server's process; bench process: getrusage of API×2, workers, notifier, load generator and subscribers together; Postgres: backends of the run's databases + WAL writer, checkpointer, background writer; RabbitMQ+Redis: their whole processes)\n\n", r.WarmupSec, r.PhaseSec)
+	if r.Target == TargetOwn {
+		fmt.Fprintf(&b, "- Bank built from this checkout and run as separate processes: bank A = `bank serve api,worker` (API + every worker: transfers and registrations go here, so eager start finds its worker), bank B = `bank api` (API only), `bank notifier`; subscribers alternate between A and B. Settings: %s\n", strings.Join(kv, ", "))
+	} else {
+		fmt.Fprintf(&b, "- Bank not started by the bench: instance A %s (setup, transfers), instance B %s (half the subscribers). Settings: %s\n", r.APIs[0], r.APIs[len(r.APIs)-1], strings.Join(kv, ", "))
+	}
+	var procs []string
+	for _, p := range r.Processes {
+		if p.Pid > 0 {
+			procs = append(procs, fmt.Sprintf("%s = pid %d `%s`", p.Name, p.Pid, short(p.Cmdline)))
+		} else {
+			procs = append(procs, fmt.Sprintf("%s: not measured (%s)", p.Name, p.Note))
+		}
+	}
+	fmt.Fprintf(&b, "- Processes measured from /proc: %s\n", strings.Join(procs, "; "))
+	fmt.Fprintf(&b, "- Every load phase: %gs warm-up + %gs measured, closed loop; latency percentiles over the measured window (bench/internal/stats, nearest rank); CPU per op = CPU used during the whole phase / operations completed in it, from /proc/<pid>/stat of each process above (load generator: getrusage of the bench process: HTTP clients, subscribers, and in the empty-workflow rows its client and worker; Postgres: backends of the run's databases + WAL writer, checkpointer, background writer; RabbitMQ+Redis: their whole processes); n/a = not measured\n", r.WarmupSec, r.PhaseSec)
+	for _, sk := range r.Skipped {
+		fmt.Fprintf(&b, "- Skipped: %s\n", sk)
+	}
+	b.WriteString("\n")
 
-	b.WriteString("**POST /transfers (closed loop) next to the empty-workflow ceiling** (empty: one no-op local activity, same server, same worker options, started with ExecuteWorkflow + eager start + Get as the API does)\n\n")
-	b.WriteString("| load | conc | tps | p50 ms | p95 ms | p99 ms | ×empty | server CPU ms/op | bench process CPU ms/op | Postgres CPU ms/op | RabbitMQ+Redis CPU ms/op | busy % / others % | notify p50/p99 ms | outcomes |\n")
-	b.WriteString("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n")
+	b.WriteString("**POST /transfers (closed loop) next to the empty-workflow ceiling** (empty: one no-op local activity, same server, same worker options, started with ExecuteWorkflow + eager start + Get as the API does). CPU columns: ms of CPU per completed operation.\n\n")
+	b.WriteString("| load | conc | tps | p50 ms | p95 ms | p99 ms | ×empty | Temporal server | bank A (API+workers) | bank B (API) | notifier | load generator | Postgres | RabbitMQ+Redis | busy % / others % | notify p50/p99 ms | outcomes |\n")
+	b.WriteString("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n")
 	row := func(p Phase) {
 		x := "–"
 		if e := r.EmptyAt(p.Concurrency); e != nil && p.Mode != "empty" && e.Latency.TPS > 0 {
@@ -155,9 +223,11 @@ func (r *Report) Markdown(jsonPath string, charts []string) string {
 		if p.Rate > 0 {
 			load, conc = fmt.Sprintf("uniform, open loop %.0f/s", p.Rate), "–"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %.1f | %.1f | %.1f | %.1f | %s | %.1f | %.1f | %.1f | %.1f | %.0f / %.0f | %s | %s |\n",
+		c := p.CPU
+		fmt.Fprintf(&b, "| %s | %s | %.1f | %.1f | %.1f | %.1f | %s | %s | %s | %s | %s | %.1f | %s | %s | %.0f / %.0f | %s | %s |\n",
 			load, conc, p.Latency.TPS, p.Latency.P50ms, p.Latency.P95ms, p.Latency.P99ms, x,
-			p.CPU.ServerMs, p.CPU.SelfMs, p.CPU.PostgresMs, p.CPU.BrokerMs, p.CPU.BusyPct, p.CPU.OthersPct, nt, outcomes(p.Outcomes))
+			Opt(c.ServerMs, "%.1f"), Opt(c.BankAMs, "%.1f"), Opt(c.BankBMs, "%.1f"), Opt(c.NotifierMs, "%.1f"), c.SelfMs,
+			Opt(c.PostgresMs, "%.1f"), Opt(c.BrokerMs, "%.1f"), c.BusyPct, c.OthersPct, nt, outcomes(p.Outcomes))
 	}
 	for _, p := range r.Empty {
 		row(p)
@@ -193,17 +263,27 @@ func (r *Report) Markdown(jsonPath string, charts []string) string {
 			n.Events, n.Publishers, n.PublishRate, n.EventsPerSec, n.Complete)
 	}
 	s := r.Setup
-	fmt.Fprintf(&b, "\n**Setup**: %d users registered by %d callers at %.1f registrations/s (bcrypt cost %d; p50 %.0f ms, p99 %.0f ms; server CPU %.1f ms and bench process CPU %.1f ms per registration), logged in at %.1f/s, funded by operator deposits at %.1f/s.\n",
-		s.Users, s.Concurrency, s.RegistrationsPS, s.BcryptCost, s.RegisterP50ms, s.RegisterP99ms, s.ServerCPUmsPerRegistration, s.SelfCPUmsPerRegistration, s.LoginsPS, s.DepositsPS)
+	cost := "unknown: the API's own setting"
+	if s.BcryptCost > 0 {
+		cost = fmt.Sprint(s.BcryptCost)
+	}
+	fmt.Fprintf(&b, "\n**Setup**: %d users registered by %d callers at %.1f registrations/s (bcrypt cost %s; p50 %.0f ms, p99 %.0f ms; CPU per registration: Temporal server %s ms, bank A %s ms, load generator %.1f ms), logged in at %.1f/s, funded by operator deposits at %.1f/s.\n",
+		s.Users, s.Concurrency, s.RegistrationsPS, cost, s.RegisterP50ms, s.RegisterP99ms, Opt(s.ServerCPUmsPerRegistration, "%.1f"),
+		Opt(s.BankACPUmsPerRegistration, "%.1f"), s.SelfCPUmsPerRegistration, s.LoginsPS, s.DepositsPS)
 	inv := r.Inv
 	verdict := "hold"
 	if !inv.OK {
 		verdict = "FAILED"
 	}
-	fmt.Fprintf(&b, "\n**Invariants %s**: ledger audit %s (%d accounts, sum %d, %d completed transfers with both entries, %d mismatched balances); %d balances read through `GET /accounts/{n}` equal funding + what the %d answered 201s (+%d resolved afterwards through `GET /transfers/{ref}`) moved: %s (%d completed in the database); %d transfer notifications for %d completed transfers, %d transfers without exactly two, %d to the wrong party: %s; live: %d due notifications not received by a subscriber, %d duplicates.\n",
-		verdict, okStr(inv.AuditOK), inv.Audit.Accounts, inv.Audit.Total, inv.Audit.CompletedPosted, len(inv.Audit.Mismatched),
-		inv.BalancesChecked, inv.Answered201, inv.ResolvedMoved, okStr(inv.BalancesOK), inv.CompletedInDB,
-		inv.Notifications, inv.CompletedInDB, inv.NotifyWrongCount, inv.NotifyWrongParty, okStr(inv.NotificationsOK), inv.LiveMissing, inv.LiveDups)
+	if inv.DBChecked {
+		fmt.Fprintf(&b, "\n**Invariants %s**: ledger audit %s (%d accounts, sum %d, %d completed transfers with both entries, %d mismatched balances); %d balances read through `GET /accounts/{n}` equal funding + what the %d answered 201s (+%d resolved afterwards through `GET /transfers/{ref}`) moved: %s (%d completed in the database); %d transfer notifications for %d completed transfers, %d transfers without exactly two, %d to the wrong party: %s; live: %d due notifications not received by a subscriber, %d duplicates.\n",
+			verdict, okStr(inv.AuditOK), inv.Audit.Accounts, inv.Audit.Total, inv.Audit.CompletedPosted, len(inv.Audit.Mismatched),
+			inv.BalancesChecked, inv.Answered201, inv.ResolvedMoved, okStr(inv.BalancesOK), inv.CompletedInDB,
+			inv.Notifications, inv.CompletedInDB, inv.NotifyWrongCount, inv.NotifyWrongParty, okStr(inv.NotificationsOK), inv.LiveMissing, inv.LiveDups)
+	} else {
+		fmt.Fprintf(&b, "\n**Invariants %s (API only)**: %d balances read through `GET /accounts/{n}` equal funding + what the %d answered 201s (+%d resolved afterwards through `GET /transfers/{ref}`) moved: %s; live: %d due notifications not received by a subscriber, %d duplicates. Not checked without DATABASE_URL: the ledger audit, stored notifications.\n",
+			verdict, inv.BalancesChecked, inv.Answered201, inv.ResolvedMoved, okStr(inv.BalancesOK), inv.LiveMissing, inv.LiveDups)
+	}
 	if len(r.Errors) > 0 {
 		fmt.Fprintf(&b, "\nErrors: %s\n", strings.Join(r.Errors, "; "))
 	}
@@ -221,6 +301,19 @@ func (r *Report) Markdown(jsonPath string, charts []string) string {
 	return b.String()
 }
 
+// Targets.
+const (
+	TargetOwn      = "own stack"
+	TargetExternal = "BANK_API_URL"
+)
+
+func orNA(s string) string {
+	if s == "" {
+		return "n/a"
+	}
+	return s
+}
+
 func okStr(ok bool) string {
 	if ok {
 		return "ok"
@@ -229,6 +322,21 @@ func okStr(ok bool) string {
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// short is a command line cut for the report: the executable's base name
+// and the first arguments (the JSON has it whole).
+func short(cmdline string) string {
+	f := strings.Fields(cmdline)
+	if len(f) == 0 {
+		return ""
+	}
+	f[0] = filepath.Base(f[0])
+	s := strings.Join(f, " ")
+	if r := []rune(s); len(r) > 60 {
+		s = string(r[:60]) + "…"
+	}
+	return s
+}
 
 func outcomes(m map[string]int) string {
 	keys := slices.Sorted(maps.Keys(m))

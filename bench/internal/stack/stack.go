@@ -1,10 +1,18 @@
 // Package stack starts what the system benchmark runs against, all on free
-// ports and under names of its own: a tuned Temporal dev server in its own
-// process (so its CPU can be read from /proc), a fresh database and
-// namespace, its own exchange, queue and Redis prefix, and the bank
-// in-process: instance A (API + workers + notifier, like `bank all`, so the
-// API's eager start finds a local worker) and instance B (API only), both
-// serving notifications.
+// ports and under names of its own: a tuned Temporal dev server, a fresh
+// database and namespace, its own exchange, queue and Redis prefix, and the
+// bank built from this checkout (`go build ./cmd/bank` into a temporary
+// directory) as separate processes, so /proc gives each its own CPU time:
+//
+//   - bank A: `bank serve api,worker`: the API and every worker in one
+//     process, so the API's eager workflow start finds a local worker;
+//     transfers and registrations go here;
+//   - bank B: `bank api`: a second API instance (subscribers alternate
+//     between A and B);
+//   - notifier: `bank notifier`.
+//
+// Every process runs in a process group of its own and dies with the bench
+// (Pdeathsig); Stop ends them with SIGTERM, then SIGKILL.
 package stack
 
 import (
@@ -14,17 +22,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/redis/go-redis/v9"
-	"golang.org/x/crypto/bcrypt"
 
-	"github.com/bankcore/bank/internal/app"
 	"github.com/bankcore/bank/internal/config"
 	"github.com/bankcore/bank/internal/postgres"
 	"github.com/bankcore/bank/internal/temporaldev"
@@ -35,26 +43,35 @@ import (
 // Options choose the settings the report names.
 type Options struct {
 	BcryptCost int
-	Log        io.Writer // the bank's and the server's logs
-	Env        map[string]string
+	Log        io.Writer         // the bank's and the server's output (nil: discarded)
+	Env        map[string]string // extra settings for the bank processes
 }
 
 // Stack is a running system.
 type Stack struct {
 	Server    *temporaldev.Server
-	A, B      *app.App
-	Config    config.Config
-	URLA      string // API + workers + notifier
-	URLB      string // API only
-	Database  string // database name
+	A, B, N   *Proc         // bank A (API + workers), bank B (API), notifier
+	Config    config.Config // what the bank processes were given
+	URLA      string        // API + workers
+	URLB      string        // API only
+	Database  string        // database name
 	Namespace string
+	Binary    string // the bank binary built for this run
 
 	OperatorEmail, OperatorPassword string
 
+	dir  string
 	drop func() error
+	once sync.Once
+	err  error
 }
 
-// Start brings everything up; on error nothing is left running.
+// grace is how long a bank process may take to stop after SIGTERM
+// (SHUTDOWN_TIMEOUT is 10 s) before it is killed.
+const grace = 15 * time.Second
+
+// Start brings everything up; on error (or ctx cancelled) nothing is left
+// running.
 func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	s := &Stack{}
 	defer func() {
@@ -62,7 +79,12 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 			_ = s.Stop()
 		}
 	}()
-	logger := slog.New(slog.NewTextHandler(o.Log, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if s.dir, err = os.MkdirTemp("", "bench-bank-"); err != nil {
+		return nil, err
+	}
+	if s.Binary, err = build(ctx, s.dir); err != nil {
+		return nil, err
+	}
 	if s.Server, err = temporaldev.Start(ctx, temporaldev.Options{
 		Headless: true, SearchAttributes: workflows.SearchAttributes, Log: o.Log,
 	}); err != nil {
@@ -87,8 +109,6 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		"BANK_NOTIFIER_QUEUE":      "bank.notifier.bench-" + suffix,
 		"REDIS_URL":                testsvc.RedisURL,
 		"BANK_REDIS_PREFIX":        "bench-" + suffix + ":",
-		"HTTP_ADDR":                "127.0.0.1:0",
-		"METRICS_ADDR":             "127.0.0.1:0",
 		"JWT_SECRET":               randomKey(),
 		"IDENTITY_KEY":             randomKey(),
 		"PAYLOAD_KEY":              "bench:" + randomKey(),
@@ -98,65 +118,194 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		// A registration is a workflow with three regular activities; under
 		// load it may take more than the default 5 s, and setup wants 201s.
 		"BANK_REGISTRATION_WAIT": "60s",
+		// One line per request at info would cost the API CPU we measure.
+		"LOG_LEVEL":        "warn",
+		"SHUTDOWN_TIMEOUT": "10s",
 	}
 	for k, v := range o.Env {
 		env[k] = v
 	}
-	if s.Config, err = config.FromLookup(func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err != nil {
+	// The settings the processes see: this environment (so WORKER_CONCURRENCY=
+	// and the like reach them and the report), then ours.
+	merged := map[string]string{}
+	for _, kv := range os.Environ() {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			merged[k] = v
+		}
+	}
+	for k, v := range env {
+		merged[k] = v
+	}
+	if s.Config, err = config.FromLookup(func(k string) (string, bool) { v, ok := merged[k]; return v, ok }); err != nil {
 		return nil, err
 	}
-	if s.A, err = app.Start(ctx, s.Config, logger.With("instance", "A"), app.Roles{API: true, Worker: true, Notifier: true}); err != nil {
-		return nil, fmt.Errorf("start instance A: %w", err)
-	}
-	if s.B, err = app.Start(ctx, s.Config, logger.With("instance", "B"), app.Roles{API: true}); err != nil {
-		return nil, fmt.Errorf("start instance B: %w", err)
-	}
-	s.URLA, s.URLB = "http://"+s.A.Addr(), "http://"+s.B.Addr()
 
-	// The operator who funds the accounts, as `make run` creates one.
+	// The operator who funds the accounts, created as `make run` does.
 	s.OperatorEmail, s.OperatorPassword = "operator-"+suffix+"@bank.local", "operator-password-"+suffix
-	hash, err := bcrypt.GenerateFromPassword([]byte(s.OperatorPassword), o.BcryptCost)
-	if err != nil {
+	if err := runOnce(ctx, s.Binary, environ(merged), "operator", "create", "--email", s.OperatorEmail, "--password", s.OperatorPassword); err != nil {
 		return nil, err
 	}
-	pool, err := postgres.Connect(ctx, dsn, 1)
-	if err != nil {
+
+	type spec struct {
+		name string
+		dst  **Proc
+		args []string
+		api  bool
+	}
+	specs := []spec{
+		{"bank A", &s.A, []string{"serve", "api,worker"}, true},
+		{"bank B", &s.B, []string{"api"}, true},
+		{"notifier", &s.N, []string{"notifier"}, false},
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(specs))
+	urls := make([]string, len(specs))
+	for i, sp := range specs {
+		wg.Go(func() {
+			*sp.dst, urls[i], errs[i] = startBank(ctx, sp.name, s.Binary, sp.args, merged, sp.api, o.Log)
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	defer pool.Close()
-	if _, err := postgres.NewUsers(pool).EnsureOperator(ctx, s.OperatorEmail, "Bench Operator", string(hash)); err != nil {
-		return nil, fmt.Errorf("create operator: %w", err)
-	}
+	s.URLA, s.URLB = urls[0], urls[1]
 	return s, nil
 }
 
-// Stop shuts the bank down, stops the server, drops the database and the
-// broker objects.
-func (s *Stack) Stop() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	var errs []error
-	for _, a := range []*app.App{s.B, s.A} {
-		if a != nil {
-			if err := a.Shutdown(ctx); err != nil {
-				errs = append(errs, err)
+// startBank starts one bank process on free ports and waits until it is
+// ready: /readyz (every dependency reachable) for an API, /metrics on
+// METRICS_ADDR for the notifier. A port taken between choosing and binding
+// it is retried with others.
+func startBank(ctx context.Context, name, bin string, args []string, env map[string]string, api bool, log io.Writer) (*Proc, string, error) {
+	var last error
+	for range 3 {
+		httpPort, err := temporaldev.FreePort()
+		if err != nil {
+			return nil, "", err
+		}
+		metricsPort, err := temporaldev.FreePort()
+		if err != nil {
+			return nil, "", err
+		}
+		e := map[string]string{}
+		for k, v := range env {
+			e[k] = v
+		}
+		e["HTTP_ADDR"] = "127.0.0.1:" + strconv.Itoa(httpPort)
+		e["METRICS_ADDR"] = "127.0.0.1:" + strconv.Itoa(metricsPort)
+		p, err := startProc(name, bin, args, environ(e), log)
+		if err != nil {
+			return nil, "", err
+		}
+		base := "http://" + e["HTTP_ADDR"]
+		probe := base + "/readyz"
+		if !api {
+			base, probe = "", "http://"+e["METRICS_ADDR"]+"/metrics"
+		}
+		if last = p.waitReady(ctx, probe, 60*time.Second); last == nil {
+			return p, base, nil
+		}
+		_ = p.Stop(grace)
+		if !strings.Contains(p.tail.String(), "address already in use") {
+			break
+		}
+	}
+	return nil, "", last
+}
+
+// Alive is nil while every bank process runs, else the first exit.
+func (s *Stack) Alive() error {
+	for _, p := range []*Proc{s.A, s.B, s.N} {
+		if p != nil {
+			if err := p.Exited(); err != nil {
+				return err
 			}
 		}
 	}
-	if s.Config.EventsExchange != "" {
-		deleteBrokerObjects(s.Config)
-	}
-	if s.Server != nil {
-		if err := s.Server.Stop(); err != nil {
-			errs = append(errs, err)
+	return nil
+}
+
+// Stop ends the bank processes (SIGTERM, then SIGKILL after a grace),
+// stops the server, drops the database and the broker objects, and removes
+// the binary. Calling it again returns the first result.
+func (s *Stack) Stop() error {
+	s.once.Do(func() {
+		var mu sync.Mutex
+		var errs []error
+		var wg sync.WaitGroup
+		for _, p := range []*Proc{s.B, s.A, s.N} {
+			if p != nil {
+				wg.Go(func() {
+					if err := p.Stop(grace); err != nil {
+						mu.Lock()
+						errs = append(errs, err)
+						mu.Unlock()
+					}
+				})
+			}
 		}
-	}
-	if s.drop != nil {
-		if err := s.drop(); err != nil {
-			errs = append(errs, err)
+		wg.Wait()
+		if s.Config.EventsExchange != "" {
+			deleteBrokerObjects(s.Config)
 		}
+		if s.Server != nil {
+			if err := s.Server.Stop(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if s.drop != nil {
+			if err := s.drop(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if s.dir != "" {
+			if err := os.RemoveAll(s.dir); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		s.err = errors.Join(errs...)
+	})
+	return s.err
+}
+
+// build compiles ./cmd/bank of the module the bench runs in into dir.
+func build(ctx context.Context, dir string) (string, error) {
+	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
 	}
-	return errors.Join(errs...)
+	mod := strings.TrimSpace(string(out))
+	if mod == "" || mod == os.DevNull {
+		return "", errors.New("not inside the bank module: run the bench from the repository")
+	}
+	bin := filepath.Join(dir, "bank")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/bank") // #nosec G204 -- a path in our own directory
+	cmd.Dir = filepath.Dir(mod)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/bank: %w: %s", err, out)
+	}
+	return bin, nil
+}
+
+// runOnce runs a one-shot bank command (operator create).
+func runOnce(ctx context.Context, bin string, env []string, args ...string) error {
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...) // #nosec G204 -- the binary we built
+	cmd.Env = env
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("bank %s: %w: %s", args[0], err, out)
+	}
+	return nil
+}
+
+func environ(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k, v := range m {
+		out = append(out, k+"="+v)
+	}
+	return out
 }
 
 func dbName(dsn string) string {
@@ -168,6 +317,9 @@ func dbName(dsn string) string {
 	name, _, _ := strings.Cut(path, "?")
 	return name
 }
+
+// DBName is the database name of a postgres:// URL ("" when there is none).
+func DBName(dsn string) string { return dbName(dsn) }
 
 func randomKey() string {
 	var b [32]byte
@@ -191,44 +343,53 @@ func deleteBrokerObjects(cfg config.Config) {
 	_ = ch.ExchangeDelete(cfg.EventsExchange+".dlx", false, false)
 }
 
-// Versions names what ran: the Temporal CLI (and the server it embeds),
-// PostgreSQL, RabbitMQ, Redis.
-func Versions(ctx context.Context, cfg config.Config) map[string]string {
+// Versions names what ran, as far as it can be reached: the Temporal CLI
+// (and the server it embeds) when the bench started it, PostgreSQL,
+// RabbitMQ, Redis (each skipped when its URL is "").
+func Versions(ctx context.Context, temporalCLI bool, databaseURL, rabbitURL, redisURL string) map[string]string {
 	v := map[string]string{}
-	if cli, err := temporaldev.FindCLI(); err == nil {
-		if out, err := exec.CommandContext(ctx, cli, "--version").Output(); err == nil {
-			v["temporal_cli"] = strings.TrimSpace(string(out))
-		}
-		v["temporal_cli_module"] = "github.com/temporalio/cli v" + temporaldev.CLIVersion
-	}
-	if pool, err := postgres.Connect(ctx, cfg.DatabaseURL, 1); err == nil {
-		var s string
-		if pool.QueryRow(ctx, "SHOW server_version").Scan(&s) == nil {
-			v["postgres"] = s
-		}
-		for _, k := range []string{"synchronous_commit", "fsync", "shared_buffers"} {
-			if pool.QueryRow(ctx, "SELECT current_setting($1)", k).Scan(&s) == nil {
-				v["postgres_"+k] = s
+	if temporalCLI {
+		if cli, err := temporaldev.FindCLI(); err == nil {
+			if out, err := exec.CommandContext(ctx, cli, "--version").Output(); err == nil {
+				v["temporal_cli"] = strings.TrimSpace(string(out))
 			}
+			v["temporal_cli_module"] = "github.com/temporalio/cli v" + temporaldev.CLIVersion
 		}
-		pool.Close()
 	}
-	if conn, err := amqp.Dial(cfg.RabbitMQURL); err == nil {
-		if s, ok := conn.Properties["version"].(string); ok {
-			v["rabbitmq"] = s
-		}
-		_ = conn.Close()
-	}
-	if opts, err := redis.ParseURL(cfg.RedisURL); err == nil {
-		c := redis.NewClient(opts)
-		if info, err := c.Info(ctx, "server").Result(); err == nil {
-			for _, line := range strings.Split(info, "\n") {
-				if k, val, ok := strings.Cut(strings.TrimSpace(line), ":"); ok && k == "redis_version" {
-					v["redis"] = val
+	if databaseURL != "" {
+		if pool, err := postgres.Connect(ctx, databaseURL, 1); err == nil {
+			var s string
+			if pool.QueryRow(ctx, "SHOW server_version").Scan(&s) == nil {
+				v["postgres"] = s
+			}
+			for _, k := range []string{"synchronous_commit", "fsync", "shared_buffers"} {
+				if pool.QueryRow(ctx, "SELECT current_setting($1)", k).Scan(&s) == nil {
+					v["postgres_"+k] = s
 				}
 			}
+			pool.Close()
 		}
-		_ = c.Close()
+	}
+	if rabbitURL != "" {
+		if conn, err := amqp.Dial(rabbitURL); err == nil {
+			if s, ok := conn.Properties["version"].(string); ok {
+				v["rabbitmq"] = s
+			}
+			_ = conn.Close()
+		}
+	}
+	if redisURL != "" {
+		if opts, err := redis.ParseURL(redisURL); err == nil {
+			c := redis.NewClient(opts)
+			if info, err := c.Info(ctx, "server").Result(); err == nil {
+				for _, line := range strings.Split(info, "\n") {
+					if k, val, ok := strings.Cut(strings.TrimSpace(line), ":"); ok && k == "redis_version" {
+						v["redis"] = val
+					}
+				}
+			}
+			_ = c.Close()
+		}
 	}
 	return v
 }
