@@ -2,10 +2,13 @@ package activities
 
 import (
 	"context"
+	"errors"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/bankcore/bank/bank"
+	"github.com/bankcore/bank/internal/handoff"
 )
 
 // LedgerStore posts transfers atomically and idempotently.
@@ -18,6 +21,10 @@ type LedgerStore interface {
 // Ledger holds the posting activity.
 type Ledger struct {
 	Ledger LedgerStore
+	// Outcomes, when set, gets every posting's outcome under its workflow
+	// id, for an API handler in this process that started the workflow
+	// (eager start runs it here) and answers as soon as money has moved.
+	Outcomes *handoff.Hub
 }
 
 // PostTransferInput is the validated request; no PII (account numbers and
@@ -44,11 +51,22 @@ type TransferRefusal struct {
 func (a *Ledger) PostTransfer(ctx context.Context, in PostTransferInput) (PostTransferResult, error) {
 	t, err := a.Ledger.Post(ctx, in.Request)
 	if err != nil {
+		var be *bank.Error
+		if errors.As(err, &be) && businessCodes[be.Code] {
+			a.handOff(ctx, handoff.Outcome{Err: be})
+		}
 		return PostTransferResult{}, asActivityError(err)
 	}
+	a.handOff(ctx, handoff.Outcome{Transfer: t})
 	if t.Status == bank.StatusFailed {
 		return PostTransferResult{}, temporal.NewNonRetryableApplicationError(
 			"transfer refused: "+string(t.FailureCode), string(t.FailureCode), nil, TransferRefusal{Transfer: t})
 	}
 	return PostTransferResult{Transfer: t}, nil
+}
+
+func (a *Ledger) handOff(ctx context.Context, o handoff.Outcome) {
+	if a.Outcomes != nil {
+		a.Outcomes.Deliver(activity.GetInfo(ctx).WorkflowExecution.ID, o)
+	}
 }

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/bankcore/bank/bank"
+	"github.com/bankcore/bank/internal/handoff"
 	"github.com/bankcore/bank/internal/metrics"
 	"github.com/bankcore/bank/internal/token"
 )
@@ -58,13 +59,17 @@ type Deps struct {
 	Tokens        *token.Issuer
 	Checks        []Check
 
-	IdentityKey       []byte
-	BcryptCost        int
-	RegistrationWait  time.Duration
-	TransferWait      time.Duration // how long POST /transfers waits before 202
-	SystemAccount     string        // the funding account deposits come from
-	RateRegister      int           // per minute per client address; 0 = off
-	RateLoginFailures int           // per minute per email and per address; 0 = off
+	IdentityKey      []byte
+	BcryptCost       int
+	RegistrationWait time.Duration
+	TransferWait     time.Duration // how long POST /transfers waits before 202
+	// Outcomes is set where this process also runs the transfers worker:
+	// the posting activity hands its outcome to the waiting handler (see
+	// package handoff). nil = always wait on the workflow.
+	Outcomes          *handoff.Hub
+	SystemAccount     string // the funding account deposits come from
+	RateRegister      int    // per minute per client address; 0 = off
+	RateLoginFailures int    // per minute per email and per address; 0 = off
 	TrustProxy        bool
 
 	// MaxInFlight bounds the requests worked on at once; more wait

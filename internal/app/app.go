@@ -25,6 +25,7 @@ import (
 	"github.com/bankcore/bank/internal/codec"
 	"github.com/bankcore/bank/internal/config"
 	"github.com/bankcore/bank/internal/fanout"
+	"github.com/bankcore/bank/internal/handoff"
 	"github.com/bankcore/bank/internal/kyc"
 	"github.com/bankcore/bank/internal/metrics"
 	"github.com/bankcore/bank/internal/notifier"
@@ -144,6 +145,13 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, roles Ro
 		}
 	}
 
+	// Where the API and the transfers worker share a process, eagerly
+	// started transfers post here, and the posting hands its outcome
+	// straight to the waiting handler.
+	var outcomes *handoff.Hub
+	if roles.API && roles.Worker {
+		outcomes = handoff.New()
+	}
 	if roles.Worker {
 		ws := workers.New(a.temporal, workers.Activities{
 			Registration: &activities.Registration{
@@ -154,7 +162,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, roles Ro
 			},
 			Accounts: &activities.Accounts{Accounts: accounts},
 			Events:   &activities.Events{Publisher: a.publisher},
-			Ledger:   &activities.Ledger{Ledger: ledger},
+			Ledger:   &activities.Ledger{Ledger: ledger, Outcomes: outcomes},
 		}, workers.Options{MaxConcurrentActivities: cfg.WorkerConcurrency})
 		a.goRun("workers", func() error { return workers.Run(runCtx, ws) })
 	}
@@ -192,6 +200,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, roles Ro
 			BcryptCost:        cfg.BcryptCost,
 			RegistrationWait:  cfg.RegistrationWait,
 			TransferWait:      cfg.TransferWait,
+			Outcomes:          outcomes,
 			SystemAccount:     postgres.SystemAccountNumber,
 			RateRegister:      cfg.RateRegister,
 			RateLoginFailures: cfg.RateLoginFailures,

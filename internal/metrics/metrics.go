@@ -36,9 +36,10 @@ import (
 
 // Metric names, for dashboards, alerts and docs/operations.md.
 const (
-	NameHTTPDuration = "bank_http_request_duration_seconds"
-	NameTransfers    = "bank_transfers_total"
-	NameNotifierLag  = "bank_notifier_lag_seconds"
+	NameHTTPDuration    = "bank_http_request_duration_seconds"
+	NameTransfers       = "bank_transfers_total"
+	NameTransferAnswers = "bank_transfer_answers_total"
+	NameNotifierLag     = "bank_notifier_lag_seconds"
 )
 
 // Outcomes of a transfer or deposit answer besides the refusal codes
@@ -65,6 +66,7 @@ type Metrics struct {
 	handler     http.Handler
 	httpLatency *prometheus.HistogramVec
 	transfers   *prometheus.CounterVec
+	answers     *prometheus.CounterVec
 	notifierLag *prometheus.HistogramVec
 
 	sdkScope  tally.Scope
@@ -91,6 +93,11 @@ func New(logger *slog.Logger) *Metrics {
 			Help: "Answers to POST /transfers (kind=transfer) and deposits (kind=deposit) by outcome: " +
 				"COMPLETED, REPLAYED, PENDING, ERROR or the refusal code.",
 		}, []string{"kind", "outcome"}),
+		answers: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: NameTransferAnswers,
+			Help: "Answers to newly started transfers and deposits by source: handoff (the posting activity in this " +
+				"process handed the outcome over as soon as it committed) or workflow (waited on the workflow's result).",
+		}, []string{"source"}),
 		notifierLag: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    NameNotifierLag,
 			Help:    "Seconds from an event's occurred_at to its notifications being stored, by event type.",
@@ -100,7 +107,7 @@ func New(logger *slog.Logger) *Metrics {
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.httpLatency, m.transfers, m.notifierLag,
+		m.httpLatency, m.transfers, m.answers, m.notifierLag,
 	)
 	m.handler = promhttp.InstrumentMetricHandler(reg, promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		ErrorLog:      slogPrintln{logger},
@@ -198,6 +205,21 @@ func (m *Metrics) ObserveHTTP(route, method string, status int, d time.Duration)
 		route = unmatchedRoute
 	}
 	m.httpLatency.WithLabelValues(route, normalizeMethod(method), strconv.Itoa(status)).Observe(d.Seconds())
+}
+
+// Where a transfer's or deposit's first-run answer came from.
+const (
+	AnswerHandOff  = "handoff"  // the posting activity in this process handed it over
+	AnswerWorkflow = "workflow" // waited on the workflow's result
+)
+
+// TransferAnswer counts where the answer to a newly started transfer or
+// deposit came from (source: AnswerHandOff or AnswerWorkflow).
+func (m *Metrics) TransferAnswer(source string) {
+	if m == nil {
+		return
+	}
+	m.answers.WithLabelValues(source).Inc()
 }
 
 // Transfer counts one answer to a transfer or deposit request. kind is
