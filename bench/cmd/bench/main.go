@@ -40,7 +40,7 @@
 // The notifier's sustained-rate phase (synthetic events) runs only on a
 // stack of its own.
 //
-//	make run &   # in another terminal: prints its URLs and the operator
+//	BANK_RATE_REGISTER=0 make run   # in another terminal: prints its URLs and the operator
 //	BANK_API_URL=http://localhost:8080 go run ./bench/cmd/bench -quick -users 50
 //
 // It writes bench/results/bench-<time>.json, appends a section to
