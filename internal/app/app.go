@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sync"
 	"time"
 
@@ -244,6 +245,13 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, roles Ro
 		}
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", a.metrics.Handler())
+		if cfg.Pprof {
+			// Opt-in: profiles show code paths and timings, for the
+			// people who run the bank, on the internal port only.
+			mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+			mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+			mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		}
 		a.metricsServer = &http.Server{
 			Handler:           mux,
 			ReadHeaderTimeout: 5 * time.Second,

@@ -39,6 +39,7 @@ type Config struct {
 	OperatorEmail      string
 	OperatorPassword   string
 	TrustForwardedFor  bool // BANK_TRUST_PROXY: take the client address from X-Forwarded-For
+	Pprof              bool // BANK_PPROF: serve /debug/pprof/ on METRICS_ADDR (profiling under load)
 	ShutdownTimeout    time.Duration
 	DatabaseMaxConns   int32
 	WorkerConcurrency  int
@@ -85,6 +86,7 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 		OperatorEmail:     r.str("BANK_OPERATOR_EMAIL", DevOperatorEmail),
 		OperatorPassword:  r.str("BANK_OPERATOR_PASSWORD", DevOperatorPassword),
 		TrustForwardedFor: r.boolean("BANK_TRUST_PROXY", false),
+		Pprof:             r.boolean("BANK_PPROF", false),
 		ShutdownTimeout:   r.duration("SHUTDOWN_TIMEOUT", 15*time.Second),
 		DatabaseMaxConns:  int32(r.integer("DATABASE_MAX_CONNS", 20)),
 		WorkerConcurrency: r.integer("WORKER_CONCURRENCY", 64),

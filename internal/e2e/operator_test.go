@@ -491,13 +491,32 @@ func TestMetricsOnAPIAndWorkers(t *testing.T) {
 			}
 		}
 	}
-	resp, err := http.Get(strings.TrimSuffix(st.MetricsURL, "/metrics") + "/other")
+	// Profiles are opt-in (BANK_PPROF), and the shared stack has not opted in.
+	for _, path := range []string{"/other", "/debug/pprof/", "/debug/pprof/profile?seconds=1"} {
+		resp, err := http.Get(strings.TrimSuffix(st.MetricsURL, "/metrics") + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode != 404 {
+			t.Errorf("metrics listener GET %s = %d, want 404", path, resp.StatusCode)
+		}
+	}
+}
+
+// TestPprofOptIn: with BANK_PPROF=true the internal metrics listener serves
+// CPU profiles, which is how docs/BENCHMARKS.md profiles the bank under load.
+func TestPprofOptIn(t *testing.T) {
+	st := testenv.NewStack(t, testenv.StackOptions{Env: map[string]string{"BANK_PPROF": "true"}})
+	resp, err := http.Get(strings.TrimSuffix(st.MetricsURL, "/metrics") + "/debug/pprof/profile?seconds=1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_ = resp.Body.Close()
-	if resp.StatusCode != 404 {
-		t.Errorf("metrics listener GET /other = %d, want 404", resp.StatusCode)
+	defer func() { _ = resp.Body.Close() }()
+	body, _ := io.ReadAll(resp.Body)
+	// A CPU profile is a gzipped protobuf.
+	if resp.StatusCode != 200 || len(body) < 2 || body[0] != 0x1f || body[1] != 0x8b {
+		t.Fatalf("GET /debug/pprof/profile = %d, %d bytes, want a gzipped profile", resp.StatusCode, len(body))
 	}
 }
 
