@@ -183,6 +183,9 @@ func main() {
 	}
 	rep, err := run(ctx, c, cmd, ext)
 	if rep != nil {
+		if err != nil {
+			headline(rep) // what was measured before the error
+		}
 		fmt.Println(rep.Headline.Line())
 	}
 	if err != nil {
@@ -516,24 +519,8 @@ func run(ctx context.Context, c config, command string, ext *external) (*report.
 	}
 
 	// Headline.
+	headline(rep)
 	h := &rep.Headline
-	for _, p := range rep.System {
-		if p.Mode == "uniform" && p.Latency.TPS > h.TPS {
-			h.Phase, h.TPS, h.P99ms, h.ServerCPUms = p.Name, p.Latency.TPS, p.Latency.P99ms, p.CPU.ServerMs
-			h.VsEmpty = nil
-			if e := rep.EmptyAt(p.Concurrency); e != nil && e.Latency.TPS > 0 {
-				h.VsEmpty = report.Ptr(p.Latency.TPS / e.Latency.TPS)
-			}
-		}
-	}
-	for _, cell := range rep.StorePair {
-		if cell.Mode == "uniform" && (h.StoreVsPgbenchAt == "" || cell.Concurrency == 8) {
-			h.StoreVsPgbench, h.StoreVsPgbenchAt = report.Ptr(cell.Ratio), fmt.Sprintf("uniform c=%d", cell.Concurrency)
-		}
-	}
-	if rep.Notify != nil && rep.Notify.Notify != nil && rep.Notify.Notify.Received > 0 {
-		h.NotifyP99ms = report.Ptr(rep.Notify.Notify.P99ms)
-	}
 	if inv.OK && err == nil {
 		h.Invariants = "ok"
 		if !inv.DBChecked {
@@ -572,6 +559,29 @@ func run(ctx context.Context, c config, command string, ext *external) (*report.
 		return rep, fmt.Errorf("invariants failed: %+v", inv)
 	}
 	return rep, nil
+}
+
+// headline fills the summary line from what was measured so far (also
+// after an error: the line still prints).
+func headline(rep *report.Report) {
+	h := &rep.Headline
+	for _, p := range rep.System {
+		if p.Mode == "uniform" && p.Latency.TPS > h.TPS {
+			h.Phase, h.TPS, h.P99ms, h.ServerCPUms = p.Name, p.Latency.TPS, p.Latency.P99ms, p.CPU.ServerMs
+			h.VsEmpty = nil
+			if e := rep.EmptyAt(p.Concurrency); e != nil && e.Latency.TPS > 0 {
+				h.VsEmpty = report.Ptr(p.Latency.TPS / e.Latency.TPS)
+			}
+		}
+	}
+	for _, cell := range rep.StorePair {
+		if cell.Mode == "uniform" && (h.StoreVsPgbenchAt == "" || cell.Concurrency == 8) {
+			h.StoreVsPgbench, h.StoreVsPgbenchAt = report.Ptr(cell.Ratio), fmt.Sprintf("uniform c=%d", cell.Concurrency)
+		}
+	}
+	if rep.Notify != nil && rep.Notify.Notify != nil && rep.Notify.Notify.Received > 0 {
+		h.NotifyP99ms = report.Ptr(rep.Notify.Notify.P99ms)
+	}
 }
 
 // ownTarget is the stack the bench started: every process known.
