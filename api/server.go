@@ -18,6 +18,7 @@ import (
 	"github.com/bankcore/bank/bank"
 	"github.com/bankcore/bank/internal/handoff"
 	"github.com/bankcore/bank/internal/metrics"
+	"github.com/bankcore/bank/internal/postgres"
 	"github.com/bankcore/bank/internal/token"
 )
 
@@ -37,6 +38,9 @@ type Accounts interface {
 // Ledger is what the API reads of postings. Errors: NOT_FOUND.
 type Ledger interface {
 	ByKey(ctx context.Context, keyOwner, reference string) (bank.Transfer, error)
+	// LookupTransfer reads both accounts of a transfer and what is stored
+	// under its key, in one round trip.
+	LookupTransfer(ctx context.Context, keyOwner, reference, from, to string) (postgres.TransferLookup, error)
 	Entries(ctx context.Context, accountNumber string, limit int, before int64) ([]bank.Entry, int64, error)
 }
 

@@ -127,19 +127,23 @@ func (s *Server) transfer(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	// Only the owner sends from an account; to anyone else it does not exist.
-	if _, err := s.ownedCustomerAccount(r, req.FromAccount); err != nil {
+	look, err := s.d.Ledger.LookupTransfer(r.Context(), req.KeyOwner, req.Reference, req.FromAccount, req.ToAccount)
+	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	if _, err := s.d.Accounts.ByNumber(r.Context(), req.ToAccount); err != nil {
-		if bank.ErrorCode(err) == bank.CodeNotFound {
-			err = &bank.Error{Code: bank.CodeNotFound, Field: "to_account", Message: "the receiving account does not exist"}
-		}
-		writeError(w, r, err)
+	// Only the owner sends from an account; to anyone else it does not
+	// exist, and another's account and a missing one get the very same
+	// answer, so the answer never tells which account numbers exist.
+	if look.From == nil || look.From.OwnerID != principal(r).UserID {
+		writeError(w, r, &bank.Error{Code: bank.CodeNotFound, Field: "from_account", Message: "account not found"})
 		return
 	}
-	s.postMoney(w, r, req, workflows.TransferID(req.KeyOwner, req.Reference), "")
+	if look.To == nil {
+		writeError(w, r, &bank.Error{Code: bank.CodeNotFound, Field: "to_account", Message: "the receiving account does not exist"})
+		return
+	}
+	s.postMoney(w, r, req, workflows.TransferID(req.KeyOwner, req.Reference), "", look.Stored)
 }
 
 func (s *Server) transferFromBody(r *http.Request, body transferRequest) (bank.TransferRequest, error) {
@@ -202,27 +206,31 @@ func (s *Server) deposit(w http.ResponseWriter, r *http.Request) {
 		Kind: bank.KindDeposit, KeyOwner: bank.SystemKeyOwner, Reference: ref, FromAccount: s.d.SystemAccount,
 		ToAccount: to.AccountNumber, Amount: amount, Narration: narration, CreatedBy: principal(r).UserID,
 	}
-	s.postMoney(w, r, req, workflows.DepositID(ref), workflows.DepositWorkflow)
+	var stored *bank.Transfer
+	if t, err := s.d.Ledger.ByKey(r.Context(), req.KeyOwner, req.Reference); err == nil {
+		stored = &t
+	} else if bank.ErrorCode(err) != bank.CodeNotFound {
+		writeError(w, r, err)
+		return
+	}
+	s.postMoney(w, r, req, workflows.DepositID(ref), workflows.DepositWorkflow, stored)
 }
 
 // postMoney answers a transfer or deposit: from Postgres when the key is
-// known (a replay, without Temporal), else by running the workflow and
-// waiting a few seconds for it.
-func (s *Server) postMoney(w http.ResponseWriter, r *http.Request, req bank.TransferRequest, wfID, wfType string) {
+// known (stored: a replay, without Temporal), else by running the workflow
+// and waiting a few seconds for it.
+func (s *Server) postMoney(w http.ResponseWriter, r *http.Request, req bank.TransferRequest, wfID, wfType string, stored *bank.Transfer) {
 	ctx := r.Context()
 	hash := req.Hash()
 	outcome := metrics.OutcomeError
 	defer func() { s.d.Metrics.Transfer(string(req.Kind), outcome) }()
-	if stored, err := s.d.Ledger.ByKey(ctx, req.KeyOwner, req.Reference); err == nil {
+	if stored != nil {
 		outcome = metrics.OutcomeReplayed
 		if !bytes.Equal(stored.RequestHash, hash) {
 			outcome = string(bank.CodeIdempotencyReused)
 		}
 		w.Header().Set("Idempotent-Replayed", "true")
-		s.answerStored(w, r, stored, hash, http.StatusOK)
-		return
-	} else if bank.ErrorCode(err) != bank.CodeNotFound {
-		writeError(w, r, err)
+		s.answerStored(w, r, *stored, hash, http.StatusOK)
 		return
 	}
 

@@ -47,6 +47,10 @@ func rawHistory(t *testing.T, st *testenv.Stack, wfID string) ([]*historypb.Hist
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
+	// A transfer is answered as soon as money moved, a moment before its
+	// workflow closes: read the whole history. A refused transfer's
+	// workflow fails; only the wait matters here, not its result.
+	_ = st.App.Temporal().GetWorkflow(ctx, wfID, "").Get(ctx, nil)
 	iter := st.App.Temporal().GetWorkflowHistory(ctx, wfID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	var events []*historypb.HistoryEvent
 	var raw []byte

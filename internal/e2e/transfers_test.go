@@ -641,6 +641,11 @@ func TestTransferWorkflow(t *testing.T) {
 		{"transfer/" + aReg.User.ID + "/" + key, "Transfer", key, a, b, aReg.User.ID},
 		{"deposit/" + dep.Reference, "Deposit", dep.Reference, "0000000000", a, me.User.ID},
 	} {
+		// The answer comes as soon as money moved; the workflow completes
+		// a moment later, once the event is published.
+		if err := st.App.Temporal().GetWorkflow(ctx, tc.id, "").Get(ctx, nil); err != nil {
+			t.Fatalf("%s did not complete: %v", tc.id, err)
+		}
 		desc, err := st.App.Temporal().DescribeWorkflow(ctx, tc.id, "")
 		if err != nil {
 			t.Fatalf("describe %s: %v", tc.id, err)

@@ -346,3 +346,57 @@ func (l *Ledger) RunAudit(ctx context.Context) (Audit, error) {
 		Scan(&a.CompletedPosted, &a.CompletedMissing, &a.FailedWithEntry)
 	return a, err
 }
+
+// TransferLookup is what POST /transfers reads before it starts a workflow.
+type TransferLookup struct {
+	From, To *bank.Account  // nil when there is no such customer account
+	Stored   *bank.Transfer // the transfer already under the key, if any
+}
+
+// LookupTransfer reads both accounts and the transfer under (key owner,
+// reference) in one round trip: three statements in one batch, each the
+// one ByNumber or ByKey runs alone.
+func (l *Ledger) LookupTransfer(ctx context.Context, keyOwner, reference, from, to string) (TransferLookup, error) {
+	var out TransferLookup
+	b := &pgx.Batch{}
+	account := func(number string, dst **bank.Account) {
+		if !bank.ValidAccountNumber(number) {
+			return
+		}
+		b.Queue(`SELECT `+accountColumns+` FROM ledger.accounts WHERE account_number = $1 AND kind = 'customer'`, number).
+			QueryRow(func(row pgx.Row) error {
+				a, err := scanAccount(row)
+				if errors.Is(err, pgx.ErrNoRows) {
+					return nil
+				}
+				if err != nil {
+					return fmt.Errorf("read account: %w", err)
+				}
+				*dst = &a
+				return nil
+			})
+	}
+	account(from, &out.From)
+	account(to, &out.To)
+	if _, err := uuid.Parse(keyOwner); err == nil {
+		b.Queue(transferSelect+` WHERE t.key_owner = $1 AND t.reference = $2`, keyOwner, reference).
+			QueryRow(func(row pgx.Row) error {
+				t, err := scanTransfer(row)
+				if errors.Is(err, pgx.ErrNoRows) {
+					return nil
+				}
+				if err != nil {
+					return fmt.Errorf("read transfer: %w", err)
+				}
+				out.Stored = &t
+				return nil
+			})
+	}
+	if b.Len() == 0 {
+		return out, nil
+	}
+	if err := l.pool.SendBatch(ctx, b).Close(); err != nil {
+		return TransferLookup{}, err
+	}
+	return out, nil
+}
