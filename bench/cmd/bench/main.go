@@ -103,6 +103,7 @@ type config struct {
 	storeAccounts  int
 	notifierEvents int
 	pgbenchBin     string
+	bankBin        string
 	outDir, doc    string
 	imgDir         string
 	pids           string
@@ -127,6 +128,7 @@ func main() {
 	flag.IntVar(&c.storeAccounts, "store-accounts", 10000, "accounts of the store-vs-pgbench fixture")
 	flag.IntVar(&c.notifierEvents, "notifier-events", 5000, "events of the notifier's sustained-rate burst")
 	flag.StringVar(&c.pgbenchBin, "pgbench", "pgbench", "pgbench executable")
+	flag.StringVar(&c.bankBin, "bank-bin", "", "bank executable to measure (say, built from an earlier commit for a before/after); default: build ./cmd/bank of this checkout")
 	flag.StringVar(&c.outDir, "out", "bench/results", "directory for the JSON result and the log (empty: none)")
 	flag.StringVar(&c.doc, "doc", "docs/BENCHMARKS.md", "markdown file the section is appended to (empty: none)")
 	flag.StringVar(&c.imgDir, "img", "docs/img", "directory for the charts (empty: none)")
@@ -304,7 +306,7 @@ func run(ctx context.Context, c config, command string, ext *external) (*report.
 	// The stack.
 	if ext == nil {
 		say("starting the stack: build ./cmd/bank, Temporal dev server, database, namespace, bank A (api+worker), bank B (api), notifier (bcrypt cost %d)", c.bcryptCost)
-		st, err := stack.Start(ctx, stack.Options{BcryptCost: c.bcryptCost, Log: bankLog})
+		st, err := stack.Start(ctx, stack.Options{BcryptCost: c.bcryptCost, Log: bankLog, Binary: c.bankBin})
 		if err != nil {
 			return rep, err
 		}

@@ -45,6 +45,9 @@ type Options struct {
 	BcryptCost int
 	Log        io.Writer         // the bank's and the server's output (nil: discarded)
 	Env        map[string]string // extra settings for the bank processes
+	// Binary is a bank built elsewhere (say, from an earlier commit, for a
+	// before/after); empty builds ./cmd/bank of this checkout.
+	Binary string
 }
 
 // Stack is a running system.
@@ -82,8 +85,10 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 	if s.dir, err = os.MkdirTemp("", "bench-bank-"); err != nil {
 		return nil, err
 	}
-	if s.Binary, err = build(ctx, s.dir); err != nil {
-		return nil, err
+	if s.Binary = o.Binary; s.Binary == "" {
+		if s.Binary, err = build(ctx, s.dir); err != nil {
+			return nil, err
+		}
 	}
 	if s.Server, err = temporaldev.Start(ctx, temporaldev.Options{
 		Headless: true, SearchAttributes: workflows.SearchAttributes, Log: o.Log,
