@@ -45,6 +45,7 @@ var shapes = []ceiling.Shape{
 	{Name: "answered in-process by the local activity (no Get)", HandOff: true},
 	{Name: "local activity takes 10 ms, start + Get", Sleep: 10 * time.Millisecond},
 	{Name: "local activity takes 10 ms, answered in-process (no Get)", Sleep: 10 * time.Millisecond, HandOff: true},
+	{Name: "gRPC requests uncompressed (the SDK gzips them by default)", Compression: "none"},
 	{Name: "Update-with-Start instead of start + Get (no eager: the SDK cannot)", UpdateWithStart: true},
 }
 

@@ -113,19 +113,30 @@ func EmptyUpdate(ctx workflow.Context, in Input) (Input, error) {
 // Shape is how a workflow of the baseline is built and started.
 type Shape struct {
 	Name            string
-	Steps           int  // local activities (0 means 1)
-	NoSearchAttrs   bool // start without the four search attributes
-	NoEager         bool // leave the first task to matching and the poller
-	UpdateWithStart bool // start + update in one call, answered by the update
-	HandOff         bool // answered in-process by the local activity, no Get
+	Steps           int    // local activities (0 means 1)
+	NoSearchAttrs   bool   // start without the four search attributes
+	NoEager         bool   // leave the first task to matching and the poller
+	UpdateWithStart bool   // start + update in one call, answered by the update
+	HandOff         bool   // answered in-process by the local activity, no Get
+	Compression     string // gRPC compression: "" the SDK's default (gzip), "none"
 	Sleep           time.Duration
 }
 
 // Default is the ceiling as the bench reports it.
 var Default = Shape{Name: "empty"}
 
-// Runner holds a client and the worker polling the baseline's queue.
+// Runner holds a client and the worker polling the baseline's queue, and
+// another pair per gRPC compression a shape asks for.
 type Runner struct {
+	address, namespace string
+	concurrency        int
+	logger             *slog.Logger
+
+	mu    sync.Mutex
+	conns map[string]*conn // by Shape.Compression
+}
+
+type conn struct {
 	c client.Client
 	w worker.Worker
 }
@@ -134,15 +145,34 @@ type Runner struct {
 // a worker with the bank's worker options. Eager start needs the worker on
 // the client that starts the workflow, as in `bank all`.
 func Start(address, namespace string, workerConcurrency int, logger *slog.Logger) (*Runner, error) {
-	c, err := client.Dial(client.Options{
-		HostPort: address, Namespace: namespace,
-		Logger:        tlog.NewStructuredLogger(logger),
+	r := &Runner{address: address, namespace: namespace, concurrency: workerConcurrency, logger: logger, conns: map[string]*conn{}}
+	if _, err := r.conn(""); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// conn is the client and worker for a compression: "" the SDK's default
+// (gzip), "none" uncompressed.
+func (r *Runner) conn(compression string) (*conn, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if c := r.conns[compression]; c != nil {
+		return c, nil
+	}
+	opts := client.Options{
+		HostPort: r.address, Namespace: r.namespace,
+		Logger:        tlog.NewStructuredLogger(r.logger),
 		DataConverter: codec.NewDataConverter(codec.DevKeyring()),
-	})
+	}
+	if compression == "none" {
+		opts.ConnectionOptions.GrpcCompression = &client.GrpcCompressionNone{}
+	}
+	c, err := client.Dial(opts)
 	if err != nil {
 		return nil, err
 	}
-	w := worker.New(c, TaskQueue, worker.Options{MaxConcurrentActivityExecutionSize: workerConcurrency})
+	w := worker.New(c, TaskQueue, worker.Options{MaxConcurrentActivityExecutionSize: r.concurrency})
 	w.RegisterWorkflow(Empty)
 	w.RegisterWorkflow(EmptyUpdate)
 	w.RegisterActivity(Noop)
@@ -150,13 +180,19 @@ func Start(address, namespace string, workerConcurrency int, logger *slog.Logger
 		c.Close()
 		return nil, err
 	}
-	return &Runner{c: c, w: w}, nil
+	cn := &conn{c: c, w: w}
+	r.conns[compression] = cn
+	return cn, nil
 }
 
-// Stop stops the worker and closes the client.
+// Stop stops the workers and closes the clients.
 func (r *Runner) Stop() {
-	r.w.Stop()
-	r.c.Close()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, cn := range r.conns {
+		cn.w.Stop()
+		cn.c.Close()
+	}
 }
 
 // Op is one workflow of the default shape, started and awaited as the API
@@ -165,7 +201,11 @@ func (r *Runner) Op(prefix string) loop.Op { return r.ShapeOp(prefix, Default) }
 
 // ShapeOp is one workflow of shape s.
 func (r *Runner) ShapeOp(prefix string, s Shape) loop.Op {
+	cn, err := r.conn(s.Compression)
 	return func(ctx context.Context, w, seq int) (string, bool, bool) {
+		if err != nil {
+			return "dial error", true, false
+		}
 		ref := prefix + "-" + strconv.Itoa(w) + "-" + strconv.Itoa(seq)
 		opts := client.StartWorkflowOptions{
 			ID:                       "empty/" + ref,
@@ -187,8 +227,8 @@ func (r *Runner) ShapeOp(prefix string, s Shape) loop.Op {
 		defer cancel()
 		var out Input
 		if s.UpdateWithStart {
-			op := r.c.NewWithStartWorkflowOperation(opts, EmptyUpdate, in)
-			h, err := r.c.UpdateWithStartWorkflow(waitCtx, client.UpdateWithStartWorkflowOptions{
+			op := cn.c.NewWithStartWorkflowOperation(opts, EmptyUpdate, in)
+			h, err := cn.c.UpdateWithStartWorkflow(waitCtx, client.UpdateWithStartWorkflowOptions{
 				StartWorkflowOperation: op,
 				UpdateOptions: client.UpdateWorkflowOptions{
 					UpdateID: ref, UpdateName: UpdateName, WaitForStage: client.WorkflowUpdateStageCompleted,
@@ -209,7 +249,7 @@ func (r *Runner) ShapeOp(prefix string, s Shape) loop.Op {
 			waiters[ref] = handed
 			waitersMu.Unlock()
 		}
-		run, err := r.c.ExecuteWorkflow(ctx, opts, Empty, in)
+		run, err := cn.c.ExecuteWorkflow(ctx, opts, Empty, in)
 		if err != nil {
 			return "start error", true, false
 		}
