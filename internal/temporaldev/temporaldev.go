@@ -179,7 +179,7 @@ type Server struct {
 	address   string
 	uiPort    int
 	namespace string
-	tail      *tailBuffer
+	tail      *TailBuffer
 
 	done    chan struct{} // closed when the process has exited
 	waitErr error         // valid after done is closed
@@ -205,7 +205,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		}
 	}
 
-	tail := &tailBuffer{max: tailSize}
+	tail := NewTailBuffer(tailSize)
 	var out io.Writer = tail
 	if opts.Log != nil {
 		out = io.MultiWriter(opts.Log, tail)
@@ -496,14 +496,18 @@ func FreePort() (int, error) {
 	return addr.Port, nil
 }
 
-// tailBuffer keeps the last max bytes written to it.
-type tailBuffer struct {
+// TailBuffer keeps the last bytes written to it: a child process's output,
+// quoted when the process fails. Safe for concurrent writers.
+type TailBuffer struct {
 	mu  sync.Mutex
 	max int
 	buf []byte
 }
 
-func (t *tailBuffer) Write(p []byte) (int, error) {
+// NewTailBuffer keeps the last limit bytes.
+func NewTailBuffer(limit int) *TailBuffer { return &TailBuffer{max: limit} }
+
+func (t *TailBuffer) Write(p []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.buf = append(t.buf, p...)
@@ -513,7 +517,7 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (t *tailBuffer) String() string {
+func (t *TailBuffer) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	s := bytes.TrimSpace(t.buf)

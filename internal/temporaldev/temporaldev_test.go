@@ -28,7 +28,7 @@ func TestStartServesSearchAttributesAndStops(t *testing.T) {
 	defer cancel()
 
 	attrs := []string{"BankTestReference", "BankTestUserID"}
-	log := &tailBuffer{max: 1 << 20}
+	log := NewTailBuffer(1 << 20)
 	srv, err := Start(ctx, Options{
 		Headless:         true,
 		SearchAttributes: attrs,

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/bankcore/bank/internal/temporaldev"
 )
 
 // Proc is one bank process the stack started: in a process group of its
@@ -21,7 +23,7 @@ type Proc struct {
 	Name  string // "bank A"
 	Args  []string
 	cmd   *exec.Cmd
-	tail  *tailBuffer
+	tail  *temporaldev.TailBuffer
 	done  chan struct{}
 	err   error // valid after done
 	mu    sync.Mutex
@@ -30,7 +32,7 @@ type Proc struct {
 
 // startProc starts bin with args and env; output goes to log (may be nil).
 func startProc(name, bin string, args, env []string, log io.Writer) (*Proc, error) {
-	p := &Proc{Name: name, Args: args, tail: &tailBuffer{max: 8 << 10}, done: make(chan struct{})}
+	p := &Proc{Name: name, Args: args, tail: temporaldev.NewTailBuffer(8 << 10), done: make(chan struct{})}
 	var out io.Writer = p.tail
 	if log != nil {
 		out = io.MultiWriter(p.tail, &prefixWriter{w: log, prefix: "[" + name + "] "})
@@ -124,33 +126,6 @@ func (p *Proc) Stop(grace time.Duration) error {
 	// Anything left in its group.
 	_ = syscall.Kill(-pid, syscall.SIGKILL)
 	return err
-}
-
-// tailBuffer keeps the last max bytes written to it.
-type tailBuffer struct {
-	mu  sync.Mutex
-	max int
-	buf []byte
-}
-
-func (t *tailBuffer) Write(b []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf = append(t.buf, b...)
-	if over := len(t.buf) - t.max; over > 0 {
-		t.buf = append(t.buf[:0], t.buf[over:]...)
-	}
-	return len(b), nil
-}
-
-func (t *tailBuffer) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	s := bytes.TrimSpace(t.buf)
-	if len(s) == 0 {
-		return "(no output)"
-	}
-	return string(s)
 }
 
 // logMu serialises the processes' lines into the one log.
