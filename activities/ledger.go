@@ -23,7 +23,9 @@ type Ledger struct {
 	Ledger LedgerStore
 	// Outcomes, when set, gets every posting's outcome under its workflow
 	// id, for an API handler in this process that started the workflow
-	// (eager start runs it here) and answers as soon as money has moved.
+	// (eager start runs it here) and answers once money has moved and the
+	// event is confirmed. Set, it needs a real activity context
+	// (activity.GetInfo), as the SDK and its test environment give.
 	Outcomes *handoff.Hub
 }
 
@@ -57,7 +59,13 @@ func (a *Ledger) PostTransfer(ctx context.Context, in PostTransferInput) (PostTr
 		}
 		return PostTransferResult{}, asActivityError(err)
 	}
-	a.handOff(ctx, handoff.Outcome{Transfer: t})
+	if t.Status == bank.StatusFailed && t.Kind == bank.KindDeposit {
+		// The workflow announces no refused deposit: answer now.
+		a.handOff(ctx, handoff.Outcome{Transfer: t})
+	} else {
+		// The workflow publishes the event next; PublishEvent releases it.
+		a.Outcomes.Hold(workflowID(ctx, a.Outcomes), handoff.Outcome{Transfer: t})
+	}
 	if t.Status == bank.StatusFailed {
 		return PostTransferResult{}, temporal.NewNonRetryableApplicationError(
 			"transfer refused: "+string(t.FailureCode), string(t.FailureCode), nil, TransferRefusal{Transfer: t})
@@ -66,7 +74,14 @@ func (a *Ledger) PostTransfer(ctx context.Context, in PostTransferInput) (PostTr
 }
 
 func (a *Ledger) handOff(ctx context.Context, o handoff.Outcome) {
-	if a.Outcomes != nil {
-		a.Outcomes.Deliver(activity.GetInfo(ctx).WorkflowExecution.ID, o)
+	a.Outcomes.Deliver(workflowID(ctx, a.Outcomes), o)
+}
+
+// workflowID is the id outcomes are handed over under; "" when there is no
+// Hub (the activity info is not read for nothing).
+func workflowID(ctx context.Context, h *handoff.Hub) string {
+	if h == nil {
+		return ""
 	}
+	return activity.GetInfo(ctx).WorkflowExecution.ID
 }

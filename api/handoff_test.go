@@ -40,7 +40,11 @@ func TestAwaitHandOff(t *testing.T) {
 	cancel()
 	ch, stop3 := h.Wait("transfer/u/gone")
 	defer stop3()
+	start = time.Now()
 	if _, ok := awaitHandOff(cctx, ch, time.Minute); ok {
 		t.Error("cancelled request reported a hand-off")
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("a cancelled request waited %v", d)
 	}
 }

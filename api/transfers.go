@@ -197,23 +197,22 @@ func (s *Server) deposit(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	to, err := s.d.Accounts.ByNumber(r.Context(), chi.URLParam(r, "number"))
+	// The funding account is the system's, never a customer's: only the
+	// receiver and the key are looked up.
+	look, err := s.d.Ledger.LookupTransfer(r.Context(), bank.SystemKeyOwner, ref, "", chi.URLParam(r, "number"))
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	req := bank.TransferRequest{
-		Kind: bank.KindDeposit, KeyOwner: bank.SystemKeyOwner, Reference: ref, FromAccount: s.d.SystemAccount,
-		ToAccount: to.AccountNumber, Amount: amount, Narration: narration, CreatedBy: principal(r).UserID,
-	}
-	var stored *bank.Transfer
-	if t, err := s.d.Ledger.ByKey(r.Context(), req.KeyOwner, req.Reference); err == nil {
-		stored = &t
-	} else if bank.ErrorCode(err) != bank.CodeNotFound {
-		writeError(w, r, err)
+	if look.To == nil {
+		writeError(w, r, bank.Errorf(bank.CodeNotFound, "account not found"))
 		return
 	}
-	s.postMoney(w, r, req, workflows.DepositID(ref), workflows.DepositWorkflow, stored)
+	req := bank.TransferRequest{
+		Kind: bank.KindDeposit, KeyOwner: bank.SystemKeyOwner, Reference: ref, FromAccount: s.d.SystemAccount,
+		ToAccount: look.To.AccountNumber, Amount: amount, Narration: narration, CreatedBy: principal(r).UserID,
+	}
+	s.postMoney(w, r, req, workflows.DepositID(ref), workflows.DepositWorkflow, look.Stored)
 }
 
 // postMoney answers a transfer or deposit: from Postgres when the key is
@@ -238,7 +237,6 @@ func (s *Server) postMoney(w http.ResponseWriter, r *http.Request, req bank.Tran
 	if wfType != "" {
 		workflow = wfType
 	}
-	started := time.Now()
 	// Registered before the start, so a posting that commits before
 	// ExecuteWorkflow returns is not missed.
 	handed, stopWaiting := s.d.Outcomes.Wait(wfID)
@@ -264,7 +262,8 @@ func (s *Server) postMoney(w http.ResponseWriter, r *http.Request, req bank.Tran
 		writeError(w, r, unavailable(err))
 		return
 	}
-	if o, ok := awaitHandOff(ctx, handed, min(handOffGrace, s.d.TransferWait)); ok {
+	started := time.Now()
+	handOff := func(o handoff.Outcome) {
 		s.d.Metrics.TransferAnswer(metrics.AnswerHandOff)
 		if o.Err != nil {
 			code := bank.ErrorCode(o.Err)
@@ -274,11 +273,32 @@ func (s *Server) postMoney(w http.ResponseWriter, r *http.Request, req bank.Tran
 		}
 		outcome = storedOutcome(o.Transfer, hash)
 		s.answerStored(w, r, o.Transfer, hash, http.StatusCreated)
+	}
+	if o, ok := awaitHandOff(ctx, handed, min(handOffGrace, s.d.TransferWait)); ok {
+		handOff(o)
 		return
 	}
-	s.d.Metrics.TransferAnswer(metrics.AnswerWorkflow)
+	if ctx.Err() != nil {
+		// The client is gone; the workflow goes on and the key answers a
+		// retry from Postgres.
+		outcome = metrics.OutcomePending
+		return
+	}
+	// Not handed over within the grace (the workflow runs on another
+	// worker, or this one is slow): ask the workflow, and still take the
+	// hand-off if it comes first.
 	var res workflows.TransferResult
-	err = await(ctx, run, s.d.TransferWait-time.Since(started), &res)
+	getCtx, cancelGet := context.WithCancel(ctx)
+	defer cancelGet()
+	got := make(chan error, 1)
+	go func() { got <- await(getCtx, run, s.d.TransferWait-time.Since(started), &res) }()
+	select {
+	case o := <-handed:
+		handOff(o)
+		return
+	case err = <-got:
+	}
+	s.d.Metrics.TransferAnswer(metrics.AnswerWorkflow)
 	switch {
 	case err == nil:
 		outcome = storedOutcome(res.Transfer, hash)
@@ -313,12 +333,12 @@ func (s *Server) postMoney(w http.ResponseWriter, r *http.Request, req bank.Tran
 	}
 }
 
-// handOffGrace bounds the wait for the posting to be handed over in this
-// process before asking the workflow instead. An eagerly started transfer
-// posts within milliseconds of the start returning; a second is room for a
-// slow Postgres, and a workflow that runs elsewhere costs at most this much
-// more latency.
-const handOffGrace = time.Second
+// handOffGrace is how long a handler waits for the hand-off alone before it
+// also asks the workflow. An eagerly started transfer posts and publishes
+// within milliseconds of the start returning; past this, asking costs the
+// server a little, and a workflow that runs elsewhere answers no later
+// than this after it completes.
+const handOffGrace = 250 * time.Millisecond
 
 // awaitHandOff waits up to grace for the posting's outcome from this
 // process's worker. handed is nil where no worker runs here.

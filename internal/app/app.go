@@ -147,8 +147,8 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, roles Ro
 	}
 
 	// Where the API and the transfers worker share a process, eagerly
-	// started transfers post here, and the posting hands its outcome
-	// straight to the waiting handler.
+	// started transfers run here, and their outcome goes straight to the
+	// waiting handler once the event is confirmed (package handoff).
 	var outcomes *handoff.Hub
 	if roles.API && roles.Worker {
 		outcomes = handoff.New()
@@ -162,7 +162,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, roles Ro
 				IdentityKey: []byte(cfg.IdentityKey),
 			},
 			Accounts: &activities.Accounts{Accounts: accounts},
-			Events:   &activities.Events{Publisher: a.publisher},
+			Events:   &activities.Events{Publisher: a.publisher, Outcomes: outcomes},
 			Ledger:   &activities.Ledger{Ledger: ledger, Outcomes: outcomes},
 		}, workers.Options{MaxConcurrentActivities: cfg.WorkerConcurrency})
 		a.goRun("workers", func() error { return workers.Run(runCtx, ws) })
@@ -251,6 +251,8 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, roles Ro
 			mux.HandleFunc("GET /debug/pprof/", pprof.Index)
 			mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
 			mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+			mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+			mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
 		}
 		a.metricsServer = &http.Server{
 			Handler:           mux,

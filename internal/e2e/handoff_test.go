@@ -10,11 +10,12 @@ import (
 )
 
 // TestTransferAnsweredAsSoonAsMoneyMoved: where the API and the transfers
-// worker share a process, the eagerly started workflow posts right there
-// and the posting hands its outcome to the handler (package handoff), so
-// the answer does not wait for the event or the workflow's completion. The
-// answers, the balances and both parties' notifications must be what they
-// were; an API instance without a worker waits on the workflow instead.
+// worker share a process, the eagerly started workflow runs right there and
+// its outcome goes to the handler once the event is confirmed (package
+// handoff), so the answer does not wait for the workflow task's completion
+// or a Get. The answers, the balances and both parties' notifications must
+// be what they were; an API instance without a worker waits on the
+// workflow instead.
 func TestTransferAnsweredAsSoonAsMoneyMoved(t *testing.T) {
 	st := testenv.NewStack(t, testenv.StackOptions{}) // its own counters
 	apiOnly := st.AddAPI(t)
@@ -60,8 +61,10 @@ func TestTransferAnsweredAsSoonAsMoneyMoved(t *testing.T) {
 		workflow, _ = sample(string(body), "bank_transfer_answers_total", map[string]string{"source": "workflow"})
 		return handoff, workflow
 	}
-	if h, w := counts(st.URL); h != 5 || w != 0 {
-		t.Errorf("instance A (API + worker): %v handed over, %v waited on the workflow; want 5 and 0", h, w)
+	// A posting slower than the grace (a cold first one on a loaded
+	// machine) may be answered by the workflow: allow one.
+	if h, w := counts(st.URL); h+w != 5 || h < 4 {
+		t.Errorf("instance A (API + worker): %v handed over, %v waited on the workflow; want 5 answers, at least 4 handed over", h, w)
 	}
 	if h, w := counts(apiOnly.URL); h != 0 || w != 1 {
 		t.Errorf("instance B (API only): %v handed over, %v waited on the workflow; want 0 and 1", h, w)

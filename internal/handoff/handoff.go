@@ -1,13 +1,16 @@
-// Package handoff passes a posting's outcome from the local activity that
-// committed it to the HTTP handler waiting for it in the same process.
+// Package handoff passes a posting's outcome from the local activities that
+// produced it to the HTTP handler waiting for it in the same process.
 //
 // POST /transfers starts the transfer workflow with eager start, so in a
 // process that runs both the API and the transfers worker (`bank all`,
 // `bank serve api,worker`) the workflow's first and only task, and its
-// posting local activity, run right here. Once the posting has committed,
-// the money has moved and Postgres holds the answer: the handler need not
-// wait for the event to be published and the workflow task to complete,
-// nor ask the server for the result. The workflow goes on as before.
+// local activities, run right here. The posting holds its outcome (Hold);
+// the event's publish, once RabbitMQ has confirmed it, releases it
+// (Release): the handler answers then, without waiting for the workflow
+// task to complete or asking the server for the result, and the client's
+// answer never comes before its notification is on its way. An outcome no
+// event follows (a business error, a refused deposit) is delivered at once
+// (Deliver).
 //
 // Nothing depends on a delivery arriving: a process without a local worker
 // has no Hub, and a handler whose workflow runs elsewhere (the start was
@@ -33,10 +36,13 @@ type Outcome struct {
 type Hub struct {
 	mu      sync.Mutex
 	waiting map[string]map[chan Outcome]struct{}
+	held    map[string]Outcome // held for waiters, until Release
 }
 
 // New returns an empty Hub.
-func New() *Hub { return &Hub{waiting: map[string]map[chan Outcome]struct{}{}} }
+func New() *Hub {
+	return &Hub{waiting: map[string]map[chan Outcome]struct{}{}, held: map[string]Outcome{}}
+}
 
 // Wait registers interest in id's outcome: the channel gets at most one
 // Outcome. stop must be called when the caller stops waiting. On a nil Hub
@@ -61,6 +67,7 @@ func (h *Hub) Wait(id string) (_ <-chan Outcome, stop func()) {
 			delete(set, ch)
 			if len(set) == 0 {
 				delete(h.waiting, id)
+				delete(h.held, id)
 			}
 		}
 	}
@@ -82,12 +89,40 @@ func (h *Hub) Deliver(id string, o Outcome) {
 	}
 }
 
-// Waiting is how many ids have waiters (for tests: nothing may leak).
+// Hold keeps o for id's waiters until Release(id). Without waiters it
+// keeps nothing, so outcomes of workflows started elsewhere never pile up.
+func (h *Hub) Hold(id string, o Outcome) {
+	if h == nil {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.waiting[id]) > 0 {
+		h.held[id] = o
+	}
+}
+
+// Release delivers what Hold kept for id, if anything.
+func (h *Hub) Release(id string) {
+	if h == nil {
+		return
+	}
+	h.mu.Lock()
+	o, ok := h.held[id]
+	delete(h.held, id)
+	h.mu.Unlock()
+	if ok {
+		h.Deliver(id, o)
+	}
+}
+
+// Waiting is how many ids have waiters or held outcomes (for tests:
+// nothing may leak).
 func (h *Hub) Waiting() int {
 	if h == nil {
 		return 0
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return len(h.waiting)
+	return len(h.waiting) + len(h.held)
 }

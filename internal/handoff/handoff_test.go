@@ -4,6 +4,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/bankcore/bank/bank"
 )
@@ -87,14 +88,15 @@ func TestConcurrentWaitDeliverStop(t *testing.T) {
 			ch, stop := h.Wait(id)
 			defer stop()
 			h.Deliver(id, Outcome{Transfer: bank.Transfer{ID: id}})
+			// Registered before its own delivery: that one, or another for
+			// the same id after it registered, reaches it (a delivery sends
+			// outside the lock, so it may land a moment later).
 			select {
 			case o := <-ch:
 				if o.Transfer.ID != id {
 					t.Errorf("waiter on %s got %s", id, o.Transfer.ID)
 				}
-			default:
-				// Registered before its own delivery: that one, or another
-				// for the same id after it registered, reached it.
+			case <-time.After(5 * time.Second):
 				t.Errorf("waiter on %s got nothing after its own delivery", id)
 			}
 		})
@@ -103,4 +105,52 @@ func TestConcurrentWaitDeliverStop(t *testing.T) {
 	if n := h.Waiting(); n != 0 {
 		t.Errorf("Waiting() = %d after all stopped, want 0", n)
 	}
+}
+
+// A held outcome reaches the waiter only on Release (the event confirmed),
+// and nothing is held for an id no one waits on.
+func TestHoldUntilRelease(t *testing.T) {
+	h := New()
+	ch, stop := h.Wait("transfer/u/k")
+	defer stop()
+	h.Hold("transfer/u/k", Outcome{Transfer: bank.Transfer{ID: "t1"}})
+	select {
+	case o := <-ch:
+		t.Fatalf("held outcome delivered before Release: %+v", o)
+	default:
+	}
+	h.Release("transfer/u/other") // another workflow's event
+	select {
+	case o := <-ch:
+		t.Fatalf("another id's Release delivered %+v", o)
+	default:
+	}
+	h.Release("transfer/u/k")
+	select {
+	case o := <-ch:
+		if o.Transfer.ID != "t1" {
+			t.Errorf("got %+v, want t1", o)
+		}
+	default:
+		t.Fatal("Release did not deliver the held outcome")
+	}
+	h.Release("transfer/u/k") // a retried publish: nothing left to deliver
+
+	h.Hold("transfer/u/nobody", Outcome{Transfer: bank.Transfer{ID: "t2"}})
+	if n := h.Waiting(); n != 0 {
+		t.Errorf("Waiting() = %d, want 0: nothing may be held without a waiter", n)
+	}
+}
+
+// A waiter that gives up (the grace ran out, the client left) takes what
+// was held for it along.
+func TestStopDropsHeldOutcome(t *testing.T) {
+	h := New()
+	_, stop := h.Wait("deposit/r")
+	h.Hold("deposit/r", Outcome{Transfer: bank.Transfer{ID: "t"}})
+	stop()
+	if n := h.Waiting(); n != 0 {
+		t.Errorf("Waiting() = %d after the only waiter stopped, want 0", n)
+	}
+	h.Release("deposit/r")
 }
