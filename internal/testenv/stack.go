@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,8 +13,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/bankcore/bank/internal/app"
 	"github.com/bankcore/bank/internal/config"
@@ -117,9 +114,9 @@ func startStack(opts StackOptions, logOut io.Writer) (_ *Stack, stop func() erro
 		"TEMPORAL_ADDRESS":         opts.TemporalAddress,
 		"HTTP_ADDR":                "127.0.0.1:0",
 		"METRICS_ADDR":             "127.0.0.1:0",
-		"JWT_SECRET":               randomKey(),
-		"IDENTITY_KEY":             randomKey(),
-		"PAYLOAD_KEY":              "test:" + randomKey(),
+		"JWT_SECRET":               testsvc.RandomKey(),
+		"IDENTITY_KEY":             testsvc.RandomKey(),
+		"PAYLOAD_KEY":              "test:" + testsvc.RandomKey(),
 		"BCRYPT_COST":              "4",
 		"KYC_TIMEOUT":              "200ms",
 		"BANK_RATE_REGISTER":       "0",
@@ -148,7 +145,7 @@ func startStack(opts StackOptions, logOut io.Writer) (_ *Stack, stop func() erro
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
 		err := a.Shutdown(ctx)
-		deleteBrokerObjects(cfg)
+		testsvc.DeleteBrokerObjects(cfg)
 		if derr := drop(); err == nil {
 			err = derr
 		}
@@ -171,28 +168,6 @@ type testWriter struct{ t testing.TB }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(string(bytes.TrimRight(p, "\n")))
 	return len(p), nil
-}
-
-func randomKey() string {
-	var b [32]byte
-	_, _ = rand.Read(b[:])
-	return base64.StdEncoding.EncodeToString(b[:])
-}
-
-func deleteBrokerObjects(cfg config.Config) {
-	conn, err := amqp.Dial(cfg.RabbitMQURL)
-	if err != nil {
-		return
-	}
-	defer func() { _ = conn.Close() }()
-	ch, err := conn.Channel()
-	if err != nil {
-		return
-	}
-	_, _ = ch.QueueDelete(cfg.NotifierQueue, false, false, false)
-	_, _ = ch.QueueDelete(cfg.NotifierQueue+".dead", false, false, false)
-	_ = ch.ExchangeDelete(cfg.EventsExchange, false, false)
-	_ = ch.ExchangeDelete(cfg.EventsExchange+".dlx", false, false)
 }
 
 // Client talks to a stack as one caller from one (fake) client address.

@@ -17,8 +17,6 @@ package stack
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -114,9 +112,9 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		"BANK_NOTIFIER_QUEUE":      "bank.notifier.bench-" + suffix,
 		"REDIS_URL":                testsvc.RedisURL,
 		"BANK_REDIS_PREFIX":        "bench-" + suffix + ":",
-		"JWT_SECRET":               randomKey(),
-		"IDENTITY_KEY":             randomKey(),
-		"PAYLOAD_KEY":              "bench:" + randomKey(),
+		"JWT_SECRET":               testsvc.RandomKey(),
+		"IDENTITY_KEY":             testsvc.RandomKey(),
+		"PAYLOAD_KEY":              "bench:" + testsvc.RandomKey(),
 		"BCRYPT_COST":              strconv.Itoa(o.BcryptCost),
 		"BANK_RATE_REGISTER":       "0",
 		"BANK_RATE_LOGIN_FAILURES": "0",
@@ -252,7 +250,7 @@ func (s *Stack) Stop() error {
 		}
 		wg.Wait()
 		if s.Config.EventsExchange != "" {
-			deleteBrokerObjects(s.Config)
+			testsvc.DeleteBrokerObjects(s.Config)
 		}
 		if s.Server != nil {
 			if err := s.Server.Stop(); err != nil {
@@ -325,28 +323,6 @@ func dbName(dsn string) string {
 
 // DBName is the database name of a postgres:// URL ("" when there is none).
 func DBName(dsn string) string { return dbName(dsn) }
-
-func randomKey() string {
-	var b [32]byte
-	_, _ = rand.Read(b[:])
-	return base64.StdEncoding.EncodeToString(b[:])
-}
-
-func deleteBrokerObjects(cfg config.Config) {
-	conn, err := amqp.Dial(cfg.RabbitMQURL)
-	if err != nil {
-		return
-	}
-	defer func() { _ = conn.Close() }()
-	ch, err := conn.Channel()
-	if err != nil {
-		return
-	}
-	_, _ = ch.QueueDelete(cfg.NotifierQueue, false, false, false)
-	_, _ = ch.QueueDelete(cfg.NotifierQueue+".dead", false, false, false)
-	_ = ch.ExchangeDelete(cfg.EventsExchange, false, false)
-	_ = ch.ExchangeDelete(cfg.EventsExchange+".dlx", false, false)
-}
 
 // Versions names what ran, as far as it can be reached: the Temporal CLI
 // (and the server it embeds) when the bench started it, PostgreSQL,
