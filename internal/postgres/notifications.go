@@ -80,47 +80,41 @@ func (s *Notifications) InsertForEvent(ctx context.Context, eventID string, ns [
 		users[i] = u
 	}
 
+	// One round trip: a batch outside a transaction runs as one implicit
+	// transaction (all inserts or none), and each of its statements takes
+	// its own snapshot in READ COMMITTED, so the SELECT sees rows that a
+	// concurrent delivery of the same event committed while our insert
+	// waited on them. BEGIN, the inserts, the SELECT and COMMIT used to be
+	// four.
+	var batch pgx.Batch
+	for i, n := range ns {
+		var amount *int64
+		if n.Amount != nil {
+			v := int64(*n.Amount)
+			amount = &v
+		}
+		// Version 7: time-ordered ids keep the primary key's inserts at
+		// the right edge of the index.
+		id, err := uuid.NewV7()
+		if err != nil {
+			return nil, fmt.Errorf("new notification id: %w", err)
+		}
+		batch.Queue(`
+			INSERT INTO notify.notifications
+				(id, user_id, event_id, type, title, message, amount_minor, reference, account_number)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, nullif($8, ''), nullif($9, ''))
+			ON CONFLICT (event_id, user_id) DO NOTHING`,
+			id, users[i], eventID, string(n.Type), n.Title, n.Message, amount, n.Reference, n.AccountNumber)
+	}
 	var stored []bank.Notification
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		var batch pgx.Batch
-		for i, n := range ns {
-			var amount *int64
-			if n.Amount != nil {
-				v := int64(*n.Amount)
-				amount = &v
-			}
-			// Version 7: time-ordered ids keep the primary key's inserts at
-			// the right edge of the index.
-			id, err := uuid.NewV7()
-			if err != nil {
-				return fmt.Errorf("new notification id: %w", err)
-			}
-			batch.Queue(`
-				INSERT INTO notify.notifications
-					(id, user_id, event_id, type, title, message, amount_minor, reference, account_number)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, nullif($8, ''), nullif($9, ''))
-				ON CONFLICT (event_id, user_id) DO NOTHING`,
-				id, users[i], eventID, string(n.Type), n.Title, n.Message, amount, n.Reference, n.AccountNumber)
-		}
-		if err := tx.SendBatch(ctx, &batch).Close(); err != nil {
-			return fmt.Errorf("insert notifications: %w", err)
-		}
-		// A new statement in READ COMMITTED: it sees rows that a concurrent
-		// delivery of the same event committed while our insert waited on
-		// them.
-		rows, err := tx.Query(ctx, `SELECT `+notificationColumns+`
-			FROM notify.notifications WHERE event_id = $1`, eventID)
-		if err != nil {
-			return fmt.Errorf("read notifications of event: %w", err)
-		}
+	batch.Queue(`SELECT `+notificationColumns+`
+		FROM notify.notifications WHERE event_id = $1`, eventID).Query(func(rows pgx.Rows) error {
+		var err error
 		stored, err = collectNotifications(rows)
-		if err != nil {
-			return fmt.Errorf("read notifications of event: %w", err)
-		}
-		return nil
+		return err
 	})
-	if err != nil {
-		return nil, err
+	if err := s.pool.SendBatch(ctx, &batch).Close(); err != nil {
+		return nil, fmt.Errorf("store notifications of event: %w", err)
 	}
 	orderLike(stored, users)
 	return stored, nil

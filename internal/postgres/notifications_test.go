@@ -169,6 +169,28 @@ func TestNotifications_InsertForEvent(t *testing.T) {
 		}
 	})
 
+	t.Run("AllOrNothing", func(t *testing.T) {
+		// The inserts go in one round trip, without BEGIN: the second one
+		// failing in the database must take the first with it, or a
+		// redelivery would find the event half stored.
+		ctx := ctxFor(t)
+		ns := transferNotifications(t, uuid.NewString(), uuid.NewString(), "5.00")
+		negative := bank.Money(-1)
+		ns[1].Amount = &negative // violates amount_minor >= 0
+		eventID := newEventID()
+		if _, err := store.InsertForEvent(ctx, eventID, ns); err == nil {
+			t.Fatal("InsertForEvent with a negative amount succeeded")
+		}
+		if n, err := store.CountForEvent(ctx, eventID); err != nil || n != 0 {
+			t.Fatalf("CountForEvent after the failed insert = %d, %v; want 0", n, err)
+		}
+		// The pool's connection is usable afterwards.
+		ok := transferNotifications(t, uuid.NewString(), uuid.NewString(), "5.00")
+		if got, err := store.InsertForEvent(ctx, eventID, ok); err != nil || len(got) != 2 {
+			t.Fatalf("InsertForEvent after the failure = %d rows, %v; want 2, nil", len(got), err)
+		}
+	})
+
 	t.Run("ErrValidation", func(t *testing.T) {
 		ctx := ctxFor(t)
 		ns := transferNotifications(t, uuid.NewString(), uuid.NewString(), "1")
