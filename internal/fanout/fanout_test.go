@@ -202,6 +202,40 @@ func TestPublishReachesOnlyThatUser(t *testing.T) {
 	expectNothing(t, aliceTab1)
 }
 
+func TestPublishSeveralReachesEachUser(t *testing.T) {
+	rdb := newClient(t)
+	prefix := testPrefix()
+	hub := NewHub(rdb, prefix, testLogger())
+	startHub(t, hub)
+	pub := NewPublisher(rdb, prefix)
+	ctx := context.Background()
+
+	sender, receiver := uuid.NewString(), uuid.NewString()
+	senders, cancel1 := hub.Subscribe(ctx, sender)
+	defer cancel1()
+	receivers, cancel2 := hub.Subscribe(ctx, receiver)
+	defer cancel2()
+
+	debit, credit := testNotification(sender), testNotification(receiver)
+	if err := pub.Publish(ctx, debit, credit); err != nil {
+		t.Fatalf("Publish: %v", err)
+	}
+	sameNotification(t, receive(t, senders), debit)
+	sameNotification(t, receive(t, receivers), credit)
+	expectNothing(t, senders)
+	expectNothing(t, receivers)
+
+	// One bad notification sends none: nothing is half-announced by a
+	// caller's mistake.
+	if err := pub.Publish(ctx, testNotification(sender), bank.Notification{UserID: receiver}); err == nil {
+		t.Fatal("Publish with a notification without id succeeded")
+	}
+	expectNothing(t, senders)
+	if err := pub.Publish(ctx); err != nil {
+		t.Fatalf("Publish of nothing: %v", err)
+	}
+}
+
 func TestWireFormatIsTheGraphQLShape(t *testing.T) {
 	rdb := newClient(t)
 	prefix := testPrefix()

@@ -29,10 +29,11 @@ type Store interface {
 	InsertForEvent(ctx context.Context, eventID string, ns []bank.Notification) ([]bank.Notification, error)
 }
 
-// Publisher announces a stored notification to its user's live
-// subscribers. Every error is taken as transient.
+// Publisher announces stored notifications to their users' live
+// subscribers (fanout.Publisher: all of an event's in one round trip).
+// Every error is taken as transient.
 type Publisher interface {
-	Publish(ctx context.Context, n bank.Notification) error
+	Publish(ctx context.Context, ns ...bank.Notification) error
 }
 
 // Consumer delivers messages to a handler and settles them by its result
@@ -77,10 +78,8 @@ func (n *Notifier) Handle(ctx context.Context, d amqp.Delivery) error {
 	if n.ObserveLag != nil && !ev.OccurredAt.IsZero() {
 		n.ObserveLag(string(ev.Type), time.Since(ev.OccurredAt))
 	}
-	for _, s := range stored {
-		if err := n.Publisher.Publish(ctx, s); err != nil {
-			return fmt.Errorf("publish notification %s of event %q: %w", s.ID, ev.ID, err)
-		}
+	if err := n.Publisher.Publish(ctx, stored...); err != nil {
+		return fmt.Errorf("publish notifications of event %q: %w", ev.ID, err)
 	}
 	n.logger().Debug("event notified", "event_id", ev.ID, "type", ev.Type,
 		"notifications", len(stored), "redelivered", d.Redelivered)

@@ -282,11 +282,11 @@ type flakyPublisher struct {
 	calls atomic.Int32
 }
 
-func (p *flakyPublisher) Publish(ctx context.Context, n bank.Notification) error {
+func (p *flakyPublisher) Publish(ctx context.Context, ns ...bank.Notification) error {
 	if p.calls.Add(1) == 1 {
 		return errors.New("redis: connection refused")
 	}
-	return p.Publisher.Publish(ctx, n)
+	return p.Publisher.Publish(ctx, ns...)
 }
 
 func TestPublishFailureRedelivers(t *testing.T) {
