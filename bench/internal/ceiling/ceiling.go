@@ -1,7 +1,9 @@
 // Package ceiling is the empty-workflow baseline: a workflow whose only step
 // is one no-op local activity, on a worker with the bank's worker options,
-// started exactly as POST /transfers starts a transfer (ExecuteWorkflow with
-// eager start, the same id policies and search attributes, then Get). What
+// started as POST /transfers starts a transfer (ExecuteWorkflow with eager
+// start, the same id policies and search attributes), its result read with
+// Get: the API instead takes the outcome handed over in-process and asks Get
+// only after 250 ms (the HandOff shape; benchwf puts the two side by side). What
 // it reaches on the same Temporal server is the most the transfer path can
 // reach while a transfer is one workflow task.
 //
