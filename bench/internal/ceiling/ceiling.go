@@ -3,9 +3,9 @@
 // started as POST /transfers starts a transfer (ExecuteWorkflow with eager
 // start, the same id policies and search attributes), its result read with
 // Get: the API instead takes the outcome handed over in-process and asks Get
-// only after 250 ms (the HandOff shape; benchwf puts the two side by side). What
-// it reaches on the same Temporal server is the most the transfer path can
-// reach while a transfer is one workflow task.
+// only after api's handOffGrace, 250 ms (the HandOff shape; benchwf puts the
+// two side by side). What it reaches on the same Temporal server is the most
+// the transfer path can reach while a transfer is one workflow task.
 //
 // Shapes vary one thing at a time (a second local activity, no search
 // attributes, no eager start, Update-with-Start instead of start + Get), so

@@ -200,6 +200,7 @@ func (r *Report) Markdown(jsonPath string, charts []string) string {
 	}
 	b.WriteString("\n")
 
+	// 250 ms is api.handOffGrace (unexported; the bench does not import the API).
 	b.WriteString("**POST /transfers (closed loop) next to the empty-workflow ceiling** (empty: one no-op local activity, same server, same worker options, started as the API starts a transfer: ExecuteWorkflow with eager start and the same id policies and search attributes; its result read with Get, where the API takes the outcome handed over in-process and asks Get only after 250 ms). CPU columns: ms of CPU per completed operation.\n\n")
 	b.WriteString("| load | conc | tps | p50 ms | p95 ms | p99 ms | ×empty | Temporal server | bank A (API+workers) | bank B (API) | notifier | load generator | Postgres | RabbitMQ+Redis | busy % / others % | notify p50/p99 ms | outcomes |\n")
 	b.WriteString("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n")
