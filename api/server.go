@@ -42,6 +42,11 @@ type Ledger interface {
 	// under its key, in one round trip.
 	LookupTransfer(ctx context.Context, keyOwner, reference, from, to string) (postgres.TransferLookup, error)
 	Entries(ctx context.Context, accountNumber string, limit int, before int64) ([]bank.Entry, int64, error)
+	// BalanceAt and Statement read an account (by internal id) in time;
+	// see postgres.Ledger.
+	BalanceAt(ctx context.Context, accountID int64, at time.Time) (bank.Money, error)
+	Statement(ctx context.Context, accountID int64, start, end time.Time,
+		head func(bank.StatementSummary) error, item func(bank.Entry) error) error
 }
 
 // Check is one dependency /readyz probes.
@@ -151,6 +156,8 @@ func New(d Deps) http.Handler {
 		r.Get("/me", s.me)
 		r.Get("/accounts/{number}", s.account)
 		r.Get("/accounts/{number}/transactions", s.transactions)
+		r.Get("/accounts/{number}/statement", s.statement)
+		r.Get("/accounts/{number}/balance", s.balanceAt)
 		r.Post("/accounts/{number}/tier", s.upgradeTier)
 		r.Post("/transfers", s.transfer)
 		r.Get("/transfers/{reference}", s.transferByReference)
