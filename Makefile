@@ -41,7 +41,7 @@ FUZZ_TARGETS := \
 # would die of SIGPIPE, and pipefail would turn a match into a failure.
 built_from = $(GO) version -m "$(1)" 2>/dev/null | grep -E '^[[:space:]]+mod[[:space:]]+$(2)[[:space:]]+$(3)([[:space:]]|$$)' >/dev/null
 
-.PHONY: help build devstack temporal run test vet fmt fmt-check fuzz-short lint golangci-lint verify clean bench bench-quick bench-store chaos
+.PHONY: help build devstack temporal run test vet fmt fmt-check fuzz-short lint golangci-lint verify clean bench bench-quick bench-store bench-statements chaos
 
 help:
 	@echo "make build      build bin/bank"
@@ -52,6 +52,7 @@ help:
 	@echo "make bench      the whole system and its ceilings in one run (~9 min): docs/BENCHMARKS.md, docs/img/bench-*.png"
 	@echo "make bench-quick the same in under 3 minutes"
 	@echo "make bench-store the ledger store against pgbench"
+	@echo "make bench-statements balance at a time and 12-month statements on 1,000,000 entries (also in make bench)"
 	@echo "make chaos      fault runs: every part killed and restarted twice, invariants checked (~6 min)"
 	@echo "make temporal   build the Temporal CLI $(TEMPORAL_VERSION) into $(GOBIN_DIR) (first time only)"
 	@echo "make clean      remove bin/"
@@ -126,6 +127,11 @@ clean:
 # bench/results/ (not committed) and docs/BENCHMARKS.md.
 bench: temporal
 	$(GO) run ./bench/cmd/bench $(BENCH_FLAGS)
+	$(GO) run ./bench/cmd/benchstatement
+
+# Balances in time and statements on an account with 1,000,000 entries.
+bench-statements: temporal
+	$(GO) run ./bench/cmd/benchstatement $(BENCH_STATEMENT_FLAGS)
 
 bench-quick: temporal
 	$(GO) run ./bench/cmd/bench -quick $(BENCH_FLAGS)

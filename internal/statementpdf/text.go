@@ -56,15 +56,15 @@ func width(text []byte, bold bool, size float64) float64 {
 	return float64(w) * size / 1000
 }
 
-// fit cuts encoded text to at most max points, ending it with "..." when
+// fit cuts encoded text to at most limit points, ending it with "..." when
 // it had to be cut.
-func fit(text []byte, bold bool, size, max float64) []byte {
-	if width(text, bold, size) <= max {
+func fit(text []byte, bold bool, size, limit float64) []byte {
+	if width(text, bold, size) <= limit {
 		return text
 	}
 	ellipsis := width([]byte("..."), bold, size)
 	for n := len(text) - 1; n > 0; n-- {
-		if width(text[:n], bold, size)+ellipsis <= max {
+		if width(text[:n], bold, size)+ellipsis <= limit {
 			return append(append([]byte{}, text[:n]...), "..."...)
 		}
 	}
