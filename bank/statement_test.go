@@ -1,6 +1,7 @@
 package bank
 
 import (
+	"errors"
 	"testing"
 	"time"
 )
@@ -54,17 +55,11 @@ func TestParsePeriod(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := ParsePeriod(c.from, c.to, now)
 			var e *Error
-			if ErrorCode(err) != CodeValidation || !asError(err, &e) || e.Field != c.field {
+			if ErrorCode(err) != CodeValidation || !errors.As(err, &e) || e.Field != c.field {
 				t.Fatalf("ParsePeriod(%q, %q) = %v, want VALIDATION_FAILED on %s", c.from, c.to, err, c.field)
 			}
 		})
 	}
-}
-
-func asError(err error, dst **Error) bool {
-	e, ok := err.(*Error)
-	*dst = e
-	return ok
 }
 
 func TestStatementSummaryBalanced(t *testing.T) {

@@ -109,8 +109,11 @@ func run(ctx context.Context, n, lookups int, outDir string) (err error) {
 			OwnerID       string `json:"owner_id"`
 		} `json:"accounts"`
 	}
-	if err := json.Unmarshal(raw, &me); err != nil || len(me.Accounts) != 1 {
-		return fmt.Errorf("me: %v %s", err, raw)
+	if err := json.Unmarshal(raw, &me); err != nil {
+		return fmt.Errorf("me: %w", err)
+	}
+	if len(me.Accounts) != 1 {
+		return fmt.Errorf("me: want one account: %s", raw)
 	}
 	account, owner := me.Accounts[0].AccountNumber, me.Accounts[0].OwnerID
 
