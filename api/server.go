@@ -74,6 +74,7 @@ type Deps struct {
 	SystemAccount     string // the funding account deposits come from
 	RateRegister      int    // per minute per client address; 0 = off
 	RateLoginFailures int    // per minute per email and per address; 0 = off
+	RateNameEnquiry   int    // name enquiries per minute per caller; 0 = off
 	TrustProxy        bool
 
 	// MaxInFlight bounds the requests worked on at once; more wait
@@ -151,6 +152,7 @@ func New(d Deps) http.Handler {
 		r.Get("/me", s.me)
 		r.Get("/accounts/{number}", s.account)
 		r.Get("/accounts/{number}/transactions", s.transactions)
+		r.With(limitByCaller(d.RateNameEnquiry)).Get("/accounts/{number}/name-enquiry", s.nameEnquiry)
 		r.Post("/accounts/{number}/tier", s.upgradeTier)
 		r.Post("/transfers", s.transfer)
 		r.Get("/transfers/{reference}", s.transferByReference)

@@ -205,6 +205,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, roles Ro
 			SystemAccount:     postgres.SystemAccountNumber,
 			RateRegister:      cfg.RateRegister,
 			RateLoginFailures: cfg.RateLoginFailures,
+			RateNameEnquiry:   cfg.RateNameEnquiry,
 			TrustProxy:        cfg.TrustForwardedFor,
 			MaxInFlight:       cfg.MaxInFlight,
 			Metrics:           a.metrics,
