@@ -145,6 +145,7 @@ func New(d Deps) http.Handler {
 	r.Post("/auth/login", s.login)
 	if d.GraphQL != nil {
 		r.Handle("/graphql", d.GraphQL)
+		r.Handle("/graphql/playground/*", d.GraphQL) // the playground's files
 	}
 
 	r.Group(func(r chi.Router) {
