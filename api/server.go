@@ -88,6 +88,9 @@ type Deps struct {
 	// Codec is the codec-server handler (codec.Handler), mounted under
 	// /codec behind operator authentication; nil = not mounted.
 	Codec http.Handler
+	// Console is the web console (console.Handler), mounted at /console/;
+	// nil = not mounted.
+	Console http.Handler
 	// CodecOrigins may call the codec routes from a browser with
 	// credentials (the Temporal Web UI); see CheckCodecOrigins.
 	CodecOrigins []string
@@ -138,6 +141,11 @@ func New(d Deps) http.Handler {
 	}
 	if d.Codec != nil {
 		r.Route("/codec", s.codecRoutes)
+	}
+
+	if d.Console != nil {
+		r.Handle("/console", d.Console)
+		r.Handle("/console/*", d.Console)
 	}
 
 	r.With(limitByAddr(d.RateRegister, d.TrustProxy)).Post("/auth/register", s.register)

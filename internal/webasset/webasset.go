@@ -31,9 +31,20 @@ const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 's
 	"font-src 'self' data:; connect-src 'self'; manifest-src 'self'; base-uri 'none'; " +
 	"form-action 'none'; frame-ancestors 'none'"
 
-// SecurityHeaders sets the headers every page and asset carries.
-func SecurityHeaders(h http.Header) {
-	h.Set("Content-Security-Policy", CSP)
+// CSPInlineStyles is CSP for pages built on third-party components that
+// insert <style> elements at run time (GraphiQL's menus and dialogs lock
+// scrolling that way): inline styles are allowed, scripts still are not.
+// Styles cannot run code; the worst an injected one could do is restyle
+// or probe the page through selectors, and such pages show no user data
+// but what the user types.
+var CSPInlineStyles = strings.Replace(CSP, "style-src 'self'", "style-src 'self' 'unsafe-inline'", 1)
+
+// SecurityHeaders sets the headers every page and asset carries, with the
+// strict CSP.
+func SecurityHeaders(h http.Header) { securityHeaders(h, CSP) }
+
+func securityHeaders(h http.Header, csp string) {
+	h.Set("Content-Security-Policy", csp)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY") // for browsers without frame-ancestors
 	h.Set("Referrer-Policy", "no-referrer")
@@ -62,12 +73,13 @@ type file struct {
 type Set struct {
 	files    map[string]file
 	compress func(http.Handler) http.Handler
+	csp      string
 }
 
 // New reads every file of fsys. Directories are not served (no listings);
 // a name without a known extension is refused, so nothing is ever sniffed.
 func New(fsys fs.FS) (*Set, error) {
-	s := &Set{files: map[string]file{},
+	s := &Set{files: map[string]file{}, csp: CSP,
 		compress: chimw.Compress(5, "text/html", "text/css", "text/javascript", "application/json", "image/svg+xml")}
 	err := fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -123,6 +135,13 @@ func contentType(name string) string {
 	return mime.TypeByExtension(path.Ext(name))
 }
 
+// WithCSP makes the set's files carry another Content-Security-Policy
+// (CSPInlineStyles) and returns the set.
+func (s *Set) WithCSP(csp string) *Set {
+	s.csp = csp
+	return s
+}
+
 // Has reports whether name is one of the files.
 func (s *Set) Has(name string) bool { _, ok := s.files[name]; return ok }
 
@@ -139,7 +158,7 @@ func (s *Set) Names() []string {
 // answered with 304) with the security headers and the cache policy, and
 // gzip where the client accepts it. An unknown name is a 404 problem.
 func (s *Set) Serve(w http.ResponseWriter, r *http.Request, name, cache string) {
-	SecurityHeaders(w.Header())
+	securityHeaders(w.Header(), s.csp)
 	f, ok := s.files[name]
 	if !ok {
 		NotFound(w)

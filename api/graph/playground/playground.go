@@ -27,7 +27,9 @@ var files = func() *webasset.Set {
 	if err != nil {
 		panic(err)
 	}
-	return webasset.MustNew(sub)
+	// GraphiQL's menus and dialogs insert <style> elements (scroll locking)
+	// as they open: inline styles are allowed here, inline scripts are not.
+	return webasset.MustNew(sub).WithCSP(webasset.CSPInlineStyles)
 }()
 
 // Handler serves the page (for GET /graphql from a browser) and, below
