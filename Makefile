@@ -162,6 +162,7 @@ browser-deps:
 	fi
 
 # Screenshots of the console's main screens and the playground, from the
-# browser test's scenario, into docs/img (shown in the README).
+# browser test's scenario, into docs/img (shown in the README); -v prints each
+# step and the first load's measured size.
 screenshots: temporal browser-deps
-	BANK_BROWSER_TESTS=1 BANK_SCREENSHOTS=$(CURDIR)/docs/img $(GO) test -count=1 -run '^TestConsoleInChromium$$' ./$(BROWSERTEST)
+	BANK_BROWSER_TESTS=1 BANK_SCREENSHOTS=$(CURDIR)/docs/img $(GO) test -v -count=1 -run '^TestConsoleInChromium$$' ./$(BROWSERTEST)

@@ -13,12 +13,10 @@ package browsertest
 import (
 	"bufio"
 	"context"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -125,17 +123,13 @@ func TestConsoleInChromium(t *testing.T) {
 	}
 }
 
-// relay copies the script's lines into the test log as they come, and
-// prints the measured figures (lines starting "figure:") to stdout too, so
-// `go test` shows them without -v.
+// relay copies the script's lines into the test log as they come: each
+// step's "ok"/"not ok" and the measured figures ("figure: ..."), shown by
+// go test -v (make screenshots) and for a failing run.
 func relay(t *testing.T, r io.Reader) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
-		line := sc.Text()
-		t.Log(line)
-		if strings.HasPrefix(line, "figure:") {
-			fmt.Println(line)
-		}
+		t.Log(sc.Text())
 	}
 }
