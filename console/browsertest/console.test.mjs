@@ -283,8 +283,9 @@ await step('the operator deposits, and the customer sees the balance move withou
   await audit(OP.page, 'operator account');
   await shot(OP.page, 'console-operator');
 
-  await balanceShown(A.page, '₦50,000.00');
+  // The toast shows for a few seconds; the balance is redrawn from /me.
   await A.page.locator('.toast', { hasText: /deposit/i }).first().waitFor();
+  await balanceShown(A.page, '₦50,000.00');
   await stillMarked(A.page);
   await audit(A.page, 'accounts');
   await shot(A.page, 'console-accounts');
@@ -297,7 +298,7 @@ await step('a transfer shows the receiver\'s name before it is confirmed; a doub
   await B.page.getByRole('heading', { name: 'Notifications' }).waitFor();
   await B.page.locator('li.notification[data-type="ACCOUNT_CREATED"]').waitFor();
   await mark(B.page);
-  const unreadBefore = Number((await B.page.locator('#unread-count').textContent().catch(() => '0')) || 0);
+  const unreadBefore = await B.page.evaluate(() => Number(document.getElementById('unread-count')?.textContent || 0));
 
   A.page.on('request', (r) => { if (r.method() === 'POST' && r.url() === `${BASE}/transfers`) transfers += 1; });
   await A.page.getByRole('link', { name: 'Send money' }).first().click();
