@@ -79,6 +79,7 @@ type Deps struct {
 	SystemAccount     string // the funding account deposits come from
 	RateRegister      int    // per minute per client address; 0 = off
 	RateLoginFailures int    // per minute per email and per address; 0 = off
+	RateNameEnquiry   int    // name enquiries per minute per caller; 0 = off
 	TrustProxy        bool
 
 	// MaxInFlight bounds the requests worked on at once; more wait
@@ -92,6 +93,9 @@ type Deps struct {
 	// Codec is the codec-server handler (codec.Handler), mounted under
 	// /codec behind operator authentication; nil = not mounted.
 	Codec http.Handler
+	// Console is the web console (console.Handler), mounted at /console/;
+	// nil = not mounted.
+	Console http.Handler
 	// CodecOrigins may call the codec routes from a browser with
 	// credentials (the Temporal Web UI); see CheckCodecOrigins.
 	CodecOrigins []string
@@ -144,11 +148,17 @@ func New(d Deps) http.Handler {
 		r.Route("/codec", s.codecRoutes)
 	}
 
+	if d.Console != nil {
+		r.Handle("/console", d.Console)
+		r.Handle("/console/*", d.Console)
+	}
+
 	r.With(limitByAddr(d.RateRegister, d.TrustProxy)).Post("/auth/register", s.register)
 	r.Get("/auth/registrations/{id}", s.registration)
 	r.Post("/auth/login", s.login)
 	if d.GraphQL != nil {
 		r.Handle("/graphql", d.GraphQL)
+		r.Handle("/graphql/playground/*", d.GraphQL) // the playground's files
 	}
 
 	r.Group(func(r chi.Router) {
@@ -158,6 +168,7 @@ func New(d Deps) http.Handler {
 		r.Get("/accounts/{number}/transactions", s.transactions)
 		r.Get("/accounts/{number}/statement", s.statement)
 		r.Get("/accounts/{number}/balance", s.balanceAt)
+		r.With(limitByCaller(d.RateNameEnquiry)).Get("/accounts/{number}/name-enquiry", s.nameEnquiry)
 		r.Post("/accounts/{number}/tier", s.upgradeTier)
 		r.Post("/transfers", s.transfer)
 		r.Get("/transfers/{reference}", s.transferByReference)
