@@ -326,7 +326,7 @@ func run(ctx context.Context, c config, command string, ext *external) (*report.
 			"LOG_LEVEL": "warn", "users": strconv.Itoa(c.users),
 		}
 		say("stack up: Temporal %s (pid %d), bank A %s (pid %d), bank B %s (pid %d), notifier (pid %d), database %s",
-			st.Server.Address(), st.Server.Pid(), st.URLA, st.A.Pid(), st.URLB, st.B.Pid(), st.N.Pid(), st.Database)
+			st.Server.Address(), st.Server.Pids(), st.URLA, st.A.Pid(), st.URLB, st.B.Pid(), st.N.Pid(), st.Database)
 	} else {
 		say("BANK_API_URL: instance A %s, instance B %s; starting nothing of the bank", t.urlA, t.urlB)
 		if err := ext.check(ctx, t); err != nil {
@@ -339,7 +339,7 @@ func run(ctx context.Context, c config, command string, ext *external) (*report.
 				say("measuring %s: pid %d (%s)", p.Name, p.Pid, p.Cmdline)
 			}
 		}
-		if t.probe.Pids == (cpu.Pids{}) {
+		if t.probe.Pids.None() {
 			skip("CPU per process", "no process of the bank or of Temporal found on this machine (give -pids temporal=PID,a=PID,...)")
 		}
 	}
@@ -592,18 +592,24 @@ func ownTarget(st *stack.Stack) *target {
 	t := &target{st: st, urlA: st.URLA, urlB: st.URLB, operator: st.OperatorEmail, password: st.OperatorPassword,
 		databaseURL: cfg.DatabaseURL, temporal: st.Server.Address(), namespace: st.Namespace,
 		workerConcurrency: cfg.WorkerConcurrency, rabbitURL: cfg.RabbitMQURL}
-	t.probe = cpu.Probe{Pids: cpu.Pids{Server: st.Server.Pid(), BankA: st.A.Pid(), BankB: st.B.Pid(), Notifier: st.N.Pid()},
+	t.probe = cpu.Probe{Pids: cpu.Procs{Server: st.Server.Pids(), BankA: st.A.Pid(), BankB: st.B.Pid(), Notifier: st.N.Pid()},
 		Databases: []string{st.Database}, Postgres: true, Broker: true}
 	proc := func(name string, pid int) report.Process {
 		return report.Process{Name: name, Pid: pid, Cmdline: cpu.Cmdline(pid)}
 	}
-	t.processes = []report.Process{
-		proc("Temporal server", st.Server.Pid()),
+	for _, p := range st.Server.Processes() {
+		name := "Temporal server"
+		if len(st.Server.Processes()) > 1 {
+			name += " " + p.Name()
+		}
+		t.processes = append(t.processes, proc(name, p.Pid()))
+	}
+	t.processes = append(t.processes,
 		proc("bank A", st.A.Pid()),
 		proc("bank B", st.B.Pid()),
 		proc("notifier", st.N.Pid()),
 		proc("load generator", os.Getpid()),
-	}
+	)
 	return t
 }
 

@@ -467,7 +467,7 @@ func startProbe(ctx context.Context, warmup, duration time.Duration, database st
 	pr := &probe{done: make(chan struct{})}
 	self := os.Getpid()
 	ours := func(p sysinfo.Proc) bool {
-		return p.PID == self || p.Comm == "pgbench" || strings.Contains(p.Cmdline, database) ||
+		return p.Pid == self || p.Comm == "pgbench" || strings.Contains(p.Cmdline, database) ||
 			strings.HasSuffix(p.Cmdline, ": walwriter") || strings.HasSuffix(p.Cmdline, ": checkpointer") ||
 			strings.HasSuffix(p.Cmdline, ": background writer")
 	}

@@ -32,7 +32,7 @@ import (
 	"github.com/bankcore/bank/bench/internal/cpu"
 	"github.com/bankcore/bank/bench/internal/loop"
 	"github.com/bankcore/bank/bench/internal/sysinfo"
-	"github.com/bankcore/bank/internal/temporaldev"
+	"github.com/bankcore/bank/internal/localtemporal"
 	"github.com/bankcore/bank/internal/testsvc"
 	"github.com/bankcore/bank/workflows"
 )
@@ -85,7 +85,7 @@ func main() {
 	defer stop()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	loadBefore := sysinfo.LoadAvg()
-	srv, err := temporaldev.Start(ctx, temporaldev.Options{Headless: true, SearchAttributes: workflows.SearchAttributes})
+	srv, err := localtemporal.Start(ctx, localtemporal.Options{Headless: true, SearchAttributes: workflows.SearchAttributes})
 	if err != nil {
 		fatal(err)
 	}
@@ -116,9 +116,9 @@ func main() {
 				name := fmt.Sprintf("r%d-c%d-%d", round, n, i)
 				fmt.Fprintf(os.Stderr, "benchwf: [%d/%d] %s, c=%d, %s (about %s left)\n", done, total, s.Name, n,
 					*warmup+*duration, time.Duration(total-done+1)*(*warmup+*duration+time.Second))
-				s0, m0, c0 := cpu.Pid(srv.Pid()), cpu.Self(), sysinfo.ReadCPU()
+				s0, m0, c0 := cpu.Pids(srv.Pids()...), cpu.Self(), sysinfo.ReadCPU()
 				res := loop.Closed(ctx, n, *warmup+*duration, r.ShapeOp(name, s))
-				s1, m1, c1 := cpu.Pid(srv.Pid()), cpu.Self(), sysinfo.ReadCPU()
+				s1, m1, c1 := cpu.Pids(srv.Pids()...), cpu.Self(), sysinfo.ReadCPU()
 				if ctx.Err() != nil {
 					fatal(ctx.Err())
 				}

@@ -99,10 +99,10 @@ func FromDelta(d cpu.Delta, p cpu.Probe, n int) CPU {
 		x := cpu.PerOp(v, n)
 		return &x
 	}
-	c := CPU{ServerMs: per(p.Pids.Server > 0, d.Server), BankAMs: per(p.Pids.BankA > 0, d.BankA), BankBMs: per(p.Pids.BankB > 0, d.BankB),
+	c := CPU{ServerMs: per(len(p.Pids.Server) > 0, d.Server), BankAMs: per(p.Pids.BankA > 0, d.BankA), BankBMs: per(p.Pids.BankB > 0, d.BankB),
 		NotifierMs: per(p.Pids.Notifier > 0, d.Notifier), SelfMs: cpu.PerOp(d.Self, n), PostgresMs: per(p.Postgres, d.Postgres),
 		BrokerMs: per(p.Broker, d.Broker), BusyPct: d.MachineBusyPct, OthersPct: d.OthersPct}
-	if p.Pids.Server > 0 && d.Wall > 0 && d.Cores > 0 {
+	if len(p.Pids.Server) > 0 && d.Wall > 0 && d.Cores > 0 {
 		x := 100 * float64(d.Server) / float64(d.Wall) / float64(d.Cores)
 		c.ServerPct = &x
 	}
@@ -170,7 +170,7 @@ func (r *Report) Markdown(jsonPath string, charts []string) string {
 	v := r.Versions
 	temporal := "Temporal: not started by the bench"
 	if v["temporal_cli_module"] != "" {
-		temporal = fmt.Sprintf("Temporal CLI %s (`%s`, dev server, tuned flags of internal/temporaldev, its own process)",
+		temporal = fmt.Sprintf("Temporal CLI %s (`%s`, dev server, tuned flags of internal/localtemporal, its own process)",
 			strings.TrimPrefix(v["temporal_cli_module"], "github.com/temporalio/cli "), oneLine(v["temporal_cli"]))
 	}
 	fmt.Fprintf(&b, "- %s; %s; PostgreSQL %s (synchronous_commit=%s, fsync=%s); RabbitMQ %s; Redis %s\n",
