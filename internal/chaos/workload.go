@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/bankcore/bank/bank"
+	"github.com/bankcore/bank/internal/testsvc"
 )
 
 // The workload: funded customers, clients sending random transfers (and an
@@ -154,7 +155,7 @@ type Workload struct {
 }
 
 func newWorkload(opts WorkloadOptions, apis []string, seed uint64, events *eventLog) *Workload {
-	return &Workload{opts: opts, apis: apis, seed: seed, runID: randomHex(3), events: events,
+	return &Workload{opts: opts, apis: apis, seed: seed, runID: testsvc.Suffix()[:6], events: events,
 		observed: map[int64]observedEntry{}, stop: make(chan struct{}), maxByAcct: map[string]bank.Money{}}
 }
 
