@@ -155,10 +155,10 @@ func main() {
 		def("notifier-events", func() { c.notifierEvents = 1000 })
 	}
 	var err error
-	if c.conc, err = ints(conc); err != nil {
+	if c.conc, err = loop.ParseConcurrencies(conc); err != nil {
 		fatal(fmt.Errorf("-conc: %w", err))
 	}
-	if c.storeConc, err = ints(storeConc); err != nil {
+	if c.storeConc, err = loop.ParseConcurrencies(storeConc); err != nil {
 		fatal(fmt.Errorf("-store-conc: %w", err))
 	}
 	c.modes = []string{"uniform", "hot"}
@@ -198,18 +198,6 @@ func main() {
 func fatal(err error) {
 	fmt.Fprintln(os.Stderr, "bench:", err)
 	os.Exit(1)
-}
-
-func ints(s string) ([]int, error) {
-	var out []int
-	for _, f := range strings.Split(s, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n < 1 {
-			return nil, fmt.Errorf("bad value %q", f)
-		}
-		out = append(out, n)
-	}
-	return out, nil
 }
 
 var t0 = time.Now()
@@ -464,7 +452,7 @@ func run(ctx context.Context, c config, command string, ext *external) (*report.
 		r0 := probe.Read()
 		res := loop.Open(ctx, c.notifyRate, c.warmup+c.notifyPhase, op)
 		d := cpu.Since(r0, probe.Read(), cores)
-		p := report.Phase{Name: name, Mode: "rate", Rate: c.notifyRate, Latency: loop.Summarize(res.Samples, c.warmup, c.notifyPhase),
+		p := report.Phase{Name: name, Mode: "rate", Rate: c.notifyRate, Latency: stats.Summarize(res.Samples, c.warmup, c.notifyPhase),
 			Outcomes: res.Outcomes, Completed: completed(res.Outcomes)}
 		p.CPU = report.FromDelta(d, probe, p.Completed)
 		settle(subs)
@@ -618,7 +606,7 @@ func measure(ctx context.Context, probe cpu.Probe, cores int, name, mode string,
 	r0 := probe.Read()
 	res := loop.Closed(ctx, n, c.warmup+c.phase, op)
 	d := cpu.Since(r0, probe.Read(), cores)
-	p := report.Phase{Name: name, Mode: mode, Concurrency: n, Latency: loop.Summarize(res.Samples, c.warmup, c.phase),
+	p := report.Phase{Name: name, Mode: mode, Concurrency: n, Latency: stats.Summarize(res.Samples, c.warmup, c.phase),
 		Outcomes: res.Outcomes, Completed: completed(res.Outcomes)}
 	p.CPU = report.FromDelta(d, probe, p.Completed)
 	return p

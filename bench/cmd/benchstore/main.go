@@ -39,6 +39,7 @@ import (
 
 	"github.com/bankcore/bank/bank"
 	"github.com/bankcore/bank/bench/internal/fixture"
+	"github.com/bankcore/bank/bench/internal/loop"
 	"github.com/bankcore/bank/bench/internal/stats"
 	"github.com/bankcore/bank/bench/internal/sysinfo"
 	"github.com/bankcore/bank/bench/pgbench"
@@ -92,7 +93,7 @@ func main() {
 	c.maxTransfer = 10_000           // transfers move 1..10000 kobo
 
 	var err error
-	if c.conc, err = parseInts(conc); err != nil {
+	if c.conc, err = loop.ParseConcurrencies(conc); err != nil {
 		fatal(fmt.Errorf("-conc: %w", err))
 	}
 	c.modes = strings.Split(modes, ",")
@@ -121,18 +122,6 @@ func main() {
 func fatal(err error) {
 	fmt.Fprintln(os.Stderr, "benchstore:", err)
 	os.Exit(1)
-}
-
-func parseInts(s string) ([]int, error) {
-	var out []int
-	for _, f := range strings.Split(s, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n < 1 {
-			return nil, fmt.Errorf("bad value %q", f)
-		}
-		out = append(out, n)
-	}
-	return out, nil
 }
 
 // progress prints a phase line to stderr with the estimated time left.

@@ -31,6 +31,7 @@ import (
 	"github.com/bankcore/bank/bench/internal/ceiling"
 	"github.com/bankcore/bank/bench/internal/cpu"
 	"github.com/bankcore/bank/bench/internal/loop"
+	"github.com/bankcore/bank/bench/internal/stats"
 	"github.com/bankcore/bank/bench/internal/sysinfo"
 	"github.com/bankcore/bank/internal/localtemporal"
 	"github.com/bankcore/bank/internal/testsvc"
@@ -62,13 +63,9 @@ func main() {
 	only := flag.String("shapes", "", "comma-separated shape numbers to run (1-based; default all)")
 	doc := flag.String("doc", "docs/BENCHMARKS.md", "markdown file the section is appended to (empty: none)")
 	flag.Parse()
-	var concs []int
-	for _, s := range strings.Split(*concFlag, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil || n < 1 {
-			fatal(fmt.Errorf("-conc: %q", s))
-		}
-		concs = append(concs, n)
+	concs, err := loop.ParseConcurrencies(*concFlag)
+	if err != nil {
+		fatal(fmt.Errorf("-conc: %w", err))
 	}
 	run := shapes
 	if *only != "" {
@@ -122,7 +119,7 @@ func main() {
 				if ctx.Err() != nil {
 					fatal(ctx.Err())
 				}
-				sum := loop.Summarize(res.Samples, *warmup, *duration)
+				sum := stats.Summarize(res.Samples, *warmup, *duration)
 				ops := 0
 				for _, x := range res.Samples {
 					if !x.Failed {

@@ -12,7 +12,7 @@ import (
 
 	"github.com/bankcore/bank/bench/internal/broker"
 	"github.com/bankcore/bank/bench/internal/cpu"
-	"github.com/bankcore/bank/bench/internal/loop"
+	"github.com/bankcore/bank/bench/internal/stats"
 	"github.com/bankcore/bank/bench/internal/storepair"
 	"github.com/bankcore/bank/bench/internal/sysinfo"
 	"github.com/bankcore/bank/bench/internal/system"
@@ -67,7 +67,7 @@ type Phase struct {
 	Mode        string          `json:"mode"` // uniform | hot | empty | rate
 	Concurrency int             `json:"concurrency"`
 	Rate        float64         `json:"rate,omitempty"` // open loop: started per second
-	Latency     loop.Summary    `json:"latency"`
+	Latency     stats.Summary   `json:"latency"`
 	Outcomes    map[string]int  `json:"outcomes"`
 	Completed   int             `json:"completed"` // every completion in the phase, warm-up included (CPU is divided by it)
 	CPU         CPU             `json:"cpu"`
