@@ -252,7 +252,9 @@ func stopChild(bank *proc.Proc, sig syscall.Signal, sigs <-chan os.Signal) {
 	case <-sigs:
 		logf("second signal: killing bank all")
 		_ = bank.Stop(syscall.SIGKILL, time.Second)
-		_ = <-stopped // the first Stop's verdict; the kill is what happened
+		if err := <-stopped; err != nil {
+			logf("%v", err)
+		}
 	}
 }
 
