@@ -539,7 +539,7 @@ func run(ctx context.Context, c config, command string, ext *external) (*report.
 	}
 	md := rep.Markdown(jsonPath, charts)
 	if c.doc != "" {
-		if err := appendDoc(c.doc, md); err != nil {
+		if err := report.AppendDoc(c.doc, md); err != nil {
 			return rep, err
 		}
 		say("appended to %s", c.doc)
@@ -637,21 +637,4 @@ func settle(s *system.Subscribers) {
 		}
 		last = now
 	}
-}
-
-// appendDoc appends md to path (re-read at the last moment: others append
-// to the same file).
-func appendDoc(path, md string) error {
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		md = "# Benchmarks\n\n" + md
-	}
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.WriteString("\n" + md); err != nil {
-		_ = f.Close()
-		return err
-	}
-	return f.Close()
 }

@@ -40,6 +40,7 @@ import (
 	"github.com/bankcore/bank/bank"
 	"github.com/bankcore/bank/bench/internal/fixture"
 	"github.com/bankcore/bank/bench/internal/loop"
+	"github.com/bankcore/bank/bench/internal/report"
 	"github.com/bankcore/bank/bench/internal/stats"
 	"github.com/bankcore/bank/bench/internal/sysinfo"
 	"github.com/bankcore/bank/bench/pgbench"
@@ -365,7 +366,7 @@ func run(ctx context.Context, c config, command string) (err error) {
 	md := markdown(rep, jsonPath)
 	fmt.Print(md)
 	if c.doc != "" {
-		if err := appendDoc(c.doc, md); err != nil {
+		if err := report.AppendDoc(c.doc, md); err != nil {
 			return err
 		}
 		p.say("appended to %s", c.doc)
@@ -595,21 +596,6 @@ func runPgbench(ctx context.Context, c config, dsn, mode string, n, runID int, r
 		r.ClientCPUus = float64(res.ClientCPU) / float64(time.Microsecond) / float64(res.Processed)
 	}
 	return res.Processed, err
-}
-
-func appendDoc(path, md string) error {
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		md = "# Benchmarks\n\n" + md
-	}
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.WriteString("\n" + md); err != nil {
-		_ = f.Close()
-		return err
-	}
-	return f.Close()
 }
 
 func markdown(rep Report, jsonPath string) string {

@@ -31,6 +31,7 @@ import (
 	"github.com/bankcore/bank/bench/internal/ceiling"
 	"github.com/bankcore/bank/bench/internal/cpu"
 	"github.com/bankcore/bank/bench/internal/loop"
+	"github.com/bankcore/bank/bench/internal/report"
 	"github.com/bankcore/bank/bench/internal/stats"
 	"github.com/bankcore/bank/bench/internal/sysinfo"
 	"github.com/bankcore/bank/internal/localtemporal"
@@ -165,12 +166,7 @@ func main() {
 	}
 	fmt.Print(b.String())
 	if *doc != "" {
-		f, err := os.OpenFile(*doc, os.O_APPEND|os.O_WRONLY, 0)
-		if err != nil {
-			fatal(err)
-		}
-		defer func() { _ = f.Close() }()
-		if _, err := f.WriteString(b.String()); err != nil {
+		if err := report.AppendDoc(*doc, b.String()); err != nil {
 			fatal(err)
 		}
 	}

@@ -3,8 +3,10 @@
 package report
 
 import (
+	"errors"
 	"fmt"
 	"maps"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -346,4 +348,21 @@ func outcomes(m map[string]int) string {
 		out = append(out, fmt.Sprintf("%s×%d", k, m[k]))
 	}
 	return strings.Join(out, ", ")
+}
+
+// AppendDoc appends md to path (re-read at the last moment: others append
+// to the same file).
+func AppendDoc(path, md string) error {
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		md = "# Benchmarks\n\n" + md
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteString("\n" + md); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
 }
