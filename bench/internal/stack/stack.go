@@ -106,28 +106,13 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		return nil, err
 	}
 	suffix := testsvc.Suffix()
-	env := map[string]string{
-		"TEMPORAL_ADDRESS":         s.Server.Address(),
-		"TEMPORAL_NAMESPACE":       s.Namespace,
-		"DATABASE_URL":             dsn,
-		"RABBITMQ_URL":             testsvc.RabbitMQURL,
-		"BANK_EVENTS_EXCHANGE":     "bank.events.bench-" + suffix,
-		"BANK_NOTIFIER_QUEUE":      "bank.notifier.bench-" + suffix,
-		"REDIS_URL":                testsvc.RedisURL,
-		"BANK_REDIS_PREFIX":        "bench-" + suffix + ":",
-		"JWT_SECRET":               testsvc.RandomKey(),
-		"IDENTITY_KEY":             testsvc.RandomKey(),
-		"PAYLOAD_KEY":              "bench:" + testsvc.RandomKey(),
-		"BCRYPT_COST":              strconv.Itoa(o.BcryptCost),
-		"BANK_RATE_REGISTER":       "0",
-		"BANK_RATE_LOGIN_FAILURES": "0",
-		// A registration is a workflow with three regular activities; under
-		// load it may take more than the default 5 s, and setup wants 201s.
-		"BANK_REGISTRATION_WAIT": "60s",
-		// One line per request at info would cost the API CPU we measure.
-		"LOG_LEVEL":        "warn",
-		"SHUTDOWN_TIMEOUT": "10s",
-	}
+	env := testsvc.StackEnv("bench", dsn, s.Server.Address(), s.Namespace)
+	env["BCRYPT_COST"] = strconv.Itoa(o.BcryptCost)
+	// A registration is a workflow with three regular activities; under load
+	// it may take more than the default 5 s, and setup wants 201s.
+	env["BANK_REGISTRATION_WAIT"] = "60s"
+	// One line per request at info would cost the API CPU we measure.
+	env["LOG_LEVEL"], env["SHUTDOWN_TIMEOUT"] = "warn", "10s"
 	for k, v := range o.Env {
 		env[k] = v
 	}
