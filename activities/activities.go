@@ -6,6 +6,7 @@ package activities
 
 import (
 	"errors"
+	"slices"
 
 	"go.temporal.io/sdk/temporal"
 
@@ -29,13 +30,19 @@ var businessCodes = map[bank.Code]bool{
 
 // BusinessCodes lists the application error types that workflows treat as
 // final (also used as NonRetryableErrorTypes in retry policies).
-func BusinessCodes() []string {
+func BusinessCodes() []string { return slices.Clone(sortedBusinessCodes) }
+
+// sortedBusinessCodes is businessCodes in a fixed order, made once: a
+// workflow's retry policy must be the same on every run, and a map's order
+// is not (workflowcheck).
+var sortedBusinessCodes = func() []string {
 	out := make([]string, 0, len(businessCodes))
 	for c := range businessCodes {
 		out = append(out, string(c))
 	}
+	slices.Sort(out)
 	return out
-}
+}()
 
 // asActivityError turns a business *bank.Error into a non-retryable
 // application error typed by its code; other errors stay retryable.

@@ -15,9 +15,6 @@ import (
 // Config is every setting of every process.
 type Config struct {
 	DatabaseURL        string
-	AuthDatabaseURL    string // AUTH_DATABASE_URL, default DatabaseURL
-	LedgerDatabaseURL  string // LEDGER_DATABASE_URL, default DatabaseURL
-	NotifyDatabaseURL  string // NOTIFY_DATABASE_URL, default DatabaseURL
 	RabbitMQURL        string
 	EventsExchange     string // BANK_EVENTS_EXCHANGE, default bank.events
 	NotifierQueue      string // BANK_NOTIFIER_QUEUE, default bank.notifier
@@ -98,9 +95,6 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 		WorkerConcurrency: r.integer("WORKER_CONCURRENCY", 64),
 		MaxInFlight:       r.integer("BANK_MAX_INFLIGHT", 256),
 	}
-	c.AuthDatabaseURL = r.str("AUTH_DATABASE_URL", c.DatabaseURL)
-	c.LedgerDatabaseURL = r.str("LEDGER_DATABASE_URL", c.DatabaseURL)
-	c.NotifyDatabaseURL = r.str("NOTIFY_DATABASE_URL", c.DatabaseURL)
 	c.TemporalUIURL = strings.TrimRight(r.str("BANK_TEMPORAL_UI_URL", "http://localhost:8233"), "/")
 	c.UICodecCORSOrigins = strings.Split(r.str("BANK_CODEC_CORS_ORIGINS", "http://localhost:8233,http://127.0.0.1:8233"), ",")
 	if r.err != nil {

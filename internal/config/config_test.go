@@ -38,9 +38,6 @@ func TestDefaultsMatchTheContract(t *testing.T) {
 	if c.BcryptCost != 12 || c.RateRegister <= 0 || c.RateLoginFailures <= 0 {
 		t.Errorf("bcrypt cost %d, rate limits %d/%d: want 12 and safe non-zero limits", c.BcryptCost, c.RateRegister, c.RateLoginFailures)
 	}
-	if c.AuthDatabaseURL != c.DatabaseURL || c.LedgerDatabaseURL != c.DatabaseURL || c.NotifyDatabaseURL != c.DatabaseURL {
-		t.Error("per-schema database URLs must default to DATABASE_URL")
-	}
 	// Every secret is at its dev default, and each one is reported.
 	if got := c.DevDefaults(); !slices.Equal(got, []string{"JWT_SECRET", "IDENTITY_KEY", "PAYLOAD_KEY"}) {
 		t.Errorf("DevDefaults = %v", got)
