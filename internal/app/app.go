@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"slices"
 	"sync"
 	"time"
 
@@ -77,10 +78,19 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, roles Ro
 			a.closeClients()
 		}
 	}()
+	// Published secrets protect nothing: refused outside BANK_ENV=development.
+	need := config.SecretsFor(roles.API, roles.Worker)
+	if err := cfg.CheckSecrets(need); err != nil {
+		return nil, err
+	}
 	for _, name := range cfg.DevDefaults() {
-		logger.Warn("SECURITY: using the development default; set it before production", "setting", name)
+		if slices.Contains(need, name) {
+			logger.Warn("SECURITY: a published development secret is in use (BANK_ENV=development); never outside your own machine", "setting", name)
+		}
 	}
 
+	// Without PAYLOAD_KEY only a process that never reads payloads (the
+	// notifier) gets this far; its client still needs a converter.
 	keyring := codec.DevKeyring()
 	if cfg.PayloadKey != "" {
 		if keyring, err = codec.ParseKeyring(cfg.PayloadKey); err != nil {
