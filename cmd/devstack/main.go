@@ -60,6 +60,7 @@ type settings struct {
 	operatorPassword  string
 	defaultOperator   bool
 	cacheDir          string
+	secretsFile       string // the env file of this machine's secrets (useDevSecrets)
 }
 
 func env(name, def string) string {
@@ -123,6 +124,11 @@ func run() int {
 		return 1
 	}
 	defer release()
+
+	if s.secretsFile, err = useDevSecrets(s.cacheDir); err != nil {
+		logf("%v", err)
+		return 1
+	}
 
 	if err := checkPortFree(s.httpAddr); err != nil {
 		logf("another `make run` (or something else) is already listening on %s; stop it first (%v)", s.httpAddr, err)
@@ -703,6 +709,7 @@ func printBanner(s settings, temporal *temporaldev.Server) {
 	if temporal != nil {
 		rows = append(rows, [2]string{"Temporal log", filepath.Join(s.cacheDir, "temporal-dev.log")})
 	}
+	rows = append(rows, [2]string{"Secrets", s.secretsFile})
 
 	lines := []string{"bankcore dev stack", ""}
 	for _, r := range rows {
@@ -719,10 +726,9 @@ func printBanner(s settings, temporal *temporaldev.Server) {
 	}
 	b.WriteString("└" + strings.Repeat("─", width+2) + "┘\n")
 
-	host := strings.TrimPrefix(api, "http://")
-	fmt.Fprintf(&b, "Try it (Ctrl-C stops everything):\n"+
-		"  curl -s %s/auth/register -H 'Content-Type: application/json' -d '{\"email\":\"ada@example.com\",\"password\":\"correct-horse-battery\",\"full_name\":\"Ada Obi\",\"phone\":\"+2348012345678\",\"kyc\":{\"type\":\"NIN\",\"number\":\"12345678901\"}}'\n"+
-		"  curl -s %s/auth/login -H 'Content-Type: application/json' -d '{\"email\":\"ada@example.com\",\"password\":\"correct-horse-battery\"}'\n",
-		host, host)
+	fmt.Fprintf(&b, "Other shells get this machine's secrets with:  . %s\n"+
+		"Local state: %s (secrets, Temporal's database) and the PostgreSQL database of DATABASE_URL; README.md says how to reset.\n"+
+		"Try it: README.md, \"Try it\" (Ctrl-C stops everything). For a first look:\n"+
+		"  curl -s %s/readyz\n", s.secretsFile, s.cacheDir, api)
 	fmt.Print(b.String())
 }
