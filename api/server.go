@@ -147,7 +147,7 @@ func New(d Deps) http.Handler {
 	}
 
 	r.Group(func(r chi.Router) {
-		r.Use(authenticate(d.Tokens))
+		r.Use(s.authenticate)
 		r.Get("/me", s.me)
 		r.Get("/accounts/{number}", s.account)
 		r.Get("/accounts/{number}/transactions", s.transactions)

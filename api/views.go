@@ -29,6 +29,14 @@ type accountView struct {
 	CreatedAt     time.Time  `json:"created_at"`
 }
 
+// meView is GET /me's user: the contract's user shape with the role.
+type meView struct {
+	userView
+	Role bank.Role `json:"role"`
+}
+
+func viewMe(u bank.User) meView { return meView{userView: viewUser(u), Role: u.Role} }
+
 func viewUser(u bank.User) userView {
 	return userView{ID: u.ID, Email: u.Email, FullName: u.FullName}
 }

@@ -34,7 +34,10 @@ type Deps struct {
 	Notifications Notifications
 	Hub           Hub
 	Tokens        Tokens
-	Logger        *slog.Logger
+	// Users confirms each token's user still exists; nil only in tests of
+	// this package, whose users live in the token alone.
+	Users  Users
+	Logger *slog.Logger
 	// RequestID returns the id the API's middleware gave the request; it is
 	// logged with internal errors and shown to the client as their
 	// extensions.requestId. Optional.
@@ -161,7 +164,7 @@ func (s *server) servePOST(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 
-	p, _, authErr := authenticate(s.deps.Tokens, r.Header.Get("Authorization"))
+	p, _, authErr := s.verify(r.Context(), r.Header.Get("Authorization"))
 	ctx := context.WithValue(withAuth(r.Context(), p, authErr), overHTTPKey{}, true)
 	w.Header().Set("Cache-Control", "no-store")
 	s.gql.ServeHTTP(w, r.WithContext(ctx))
@@ -195,7 +198,13 @@ type expiryKey struct{}
 // 4401. With one, the socket lives at most until the token expires: it is
 // then closed normally, and the client reconnects with a fresh token.
 func (s *server) initSocket(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
-	p, expires, err := authenticate(s.deps.Tokens, payload.Authorization())
+	p, expires, err := s.verify(ctx, payload.Authorization())
+	if bank.ErrorCode(err) == bank.CodeUnavailable {
+		// Not the client's fault: it may retry at once (1011, internal error).
+		ctx = transport.WithWebsocketCloseCode(ctx, int(websocket.StatusInternalError))
+		ctx = transport.AppendCloseReason(ctx, "Try again")
+		return ctx, nil, errors.New(bank.ErrorMessage(err))
+	}
 	if err != nil {
 		s.logger.InfoContext(ctx, "websocket refused", "reason", bank.ErrorMessage(err), "request_id", s.requestID(ctx))
 		ctx = transport.WithWebsocketCloseCode(ctx, CloseUnauthorized)

@@ -195,6 +195,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, roles Ro
 				Notifications: postgres.NewNotifications(a.pool),
 				Hub:           hub,
 				Tokens:        tokens,
+				Users:         users,
 				Logger:        logger.With("component", "graphql"),
 				RequestID:     api.RequestID,
 			}),

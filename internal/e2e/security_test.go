@@ -1,0 +1,147 @@
+package e2e
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/bankcore/bank/internal/testenv"
+)
+
+// execSQL runs one statement against the stack's database, as an
+// administrator would (deleting or demoting a user has no API yet).
+func execSQL(t *testing.T, st *testenv.Stack, sql string, args ...any) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, st.Config.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close(ctx) }()
+	if _, err := conn.Exec(ctx, sql, args...); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+}
+
+type meBody struct {
+	User struct {
+		ID       string `json:"id"`
+		Email    string `json:"email"`
+		FullName string `json:"full_name"`
+		Role     string `json:"role"`
+	} `json:"user"`
+	Accounts []accountBody `json:"accounts"`
+}
+
+func me(t *testing.T, c *testenv.Client) meBody {
+	t.Helper()
+	r := c.Do("GET", "/me", nil)
+	if r.Status != 200 {
+		t.Fatalf("GET /me: %d %s", r.Status, r.Body)
+	}
+	var m meBody
+	r.Decode(t, &m)
+	return m
+}
+
+// Issue 15, finding 2: operator authority came from the token alone. A
+// deposit trusted the role claim and never loaded the user, so a token for
+// an id that names no user created money, and /me said the user did not
+// exist while a deposit by the same token went through. Every
+// authenticated call now loads the user and acts on its current role.
+func TestOperatorAuthorityComesFromTheDatabase(t *testing.T) {
+	st := testenv.SharedStack(t)
+	secret := []byte(st.Config.JWTSecret)
+	alice, areg := signUp(t, st)
+	acc := areg.Account.AccountNumber
+	depositAs := func(c *testenv.Client) (testenv.Response, string) {
+		ref := newKey("dep")
+		return c.Do("POST", "/accounts/"+acc+"/deposits", map[string]string{
+			"reference": ref, "amount": "1000.00", "narration": "cash",
+		}), ref
+	}
+	noMoneyMoved := func(t *testing.T, ref string) {
+		t.Helper()
+		if n := countRows(t, st, `SELECT count(*) FROM ledger.transfers WHERE reference = $1`, ref); n != 0 {
+			t.Errorf("%d transfers stored under %s", n, ref)
+		}
+		wantBalance(t, alice, acc, "0.00")
+	}
+
+	t.Run("MeShowsIDAndRole", func(t *testing.T) {
+		m := me(t, alice)
+		if m.User.ID != areg.User.ID || m.User.Role != "customer" || m.User.Email == "" || m.User.FullName == "" {
+			t.Errorf("GET /me user = %+v", m.User)
+		}
+		op := operator(t, st)
+		if m := me(t, op); m.User.Role != "operator" || m.User.ID == "" || len(m.Accounts) != 0 {
+			t.Errorf("operator's GET /me = %+v", m)
+		}
+	})
+
+	t.Run("OperatorTokenForNoUser", func(t *testing.T) {
+		ghost := st.Client(t)
+		ghost.Token = signJWT(t, jwt.SigningMethodHS256, secret, jwtClaims(uuid.NewString(), "operator"))
+		r, ref := depositAs(ghost)
+		wantProblem(t, r, 401, "UNAUTHENTICATED")
+		noMoneyMoved(t, ref)
+		wantProblem(t, ghost.Do("GET", "/me", nil), 401, "UNAUTHENTICATED")
+	})
+
+	t.Run("TokenForNoUserElsewhere", func(t *testing.T) {
+		// GraphQL and the codec server load the user too.
+		tok := signJWT(t, jwt.SigningMethodHS256, secret, jwtClaims(uuid.NewString(), "operator"))
+		ghost := st.Client(t)
+		ghost.Token = tok
+		wantGQLError(t, "getNotifications", gqlPost(t, ghost, `{ getNotifications { id } }`, nil), 200, "UNAUTHENTICATED")
+		if code := socketInitCloseCode(t, st.URL, map[string]any{"Authorization": "Bearer " + tok}); code != 4401 {
+			t.Errorf("socket closed with %d, want 4401", code)
+		}
+		wantProblem(t, ghost.Do("POST", "/codec/decode", `{"payloads":[]}`), 401, "UNAUTHENTICATED")
+	})
+
+	t.Run("CustomerTokenClaimingOperator", func(t *testing.T) {
+		claimed := st.Client(t)
+		claimed.Token = signJWT(t, jwt.SigningMethodHS256, secret, jwtClaims(areg.User.ID, "operator"))
+		r, ref := depositAs(claimed)
+		wantProblem(t, r, 403, "FORBIDDEN")
+		noMoneyMoved(t, ref)
+		if m := me(t, claimed); m.User.Role != "customer" {
+			t.Errorf("GET /me role = %q, want the database's customer", m.User.Role)
+		}
+	})
+
+	t.Run("DemotedOperator", func(t *testing.T) {
+		op := operator(t, st)
+		id := me(t, op).User.ID
+		r, _ := depositAs(op)
+		wantTransfer(t, r, 201)
+		execSQL(t, st, `UPDATE auth.users SET role = 'customer' WHERE id = $1`, id)
+		r, ref := depositAs(op)
+		wantProblem(t, r, 403, "FORBIDDEN")
+		if n := countRows(t, st, `SELECT count(*) FROM ledger.transfers WHERE reference = $1`, ref); n != 0 {
+			t.Errorf("the demoted operator's token stored a deposit")
+		}
+		if m := me(t, op); m.User.Role != "customer" {
+			t.Errorf("GET /me role = %q after the demotion", m.User.Role)
+		}
+	})
+
+	t.Run("DeletedOperator", func(t *testing.T) {
+		op := operator(t, st)
+		id := me(t, op).User.ID
+		execSQL(t, st, `DELETE FROM auth.users WHERE id = $1`, id)
+		r, ref := depositAs(op)
+		// The same answer as /me: the user is gone, whatever the token says.
+		wantProblem(t, r, 401, "UNAUTHENTICATED")
+		wantProblem(t, op.Do("GET", "/me", nil), 401, "UNAUTHENTICATED")
+		if n := countRows(t, st, `SELECT count(*) FROM ledger.transfers WHERE reference = $1`, ref); n != 0 {
+			t.Errorf("a deleted operator's token stored a deposit")
+		}
+	})
+}
