@@ -120,7 +120,8 @@ func New(d Deps) http.Handler {
 	}
 
 	r := chi.NewRouter()
-	r.Use(withRequestID(d.Logger), d.Metrics.Middleware, accessLog, recoverer, shedLoad(d.MaxInFlight, ShedQueueWait))
+	r.Use(withRequestID(d.Logger), d.Metrics.Middleware, accessLog, recoverer, shedLoad(d.MaxInFlight, ShedQueueWait),
+		oneIdempotencyKey)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, bank.Errorf(bank.CodeNotFound, "no such route"))
 	})

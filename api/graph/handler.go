@@ -23,6 +23,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/bankcore/bank/bank"
+	"github.com/bankcore/bank/internal/strictjson"
 )
 
 // CloseUnauthorized is the WebSocket close code for a connection_init
@@ -160,6 +161,12 @@ func (s *server) servePOST(w http.ResponseWriter, r *http.Request) {
 	// complexity limit by its length.
 	if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) > 0 && trimmed[0] == '[' {
 		writeError(w, http.StatusBadRequest, bank.CodeValidation, "batched operations are not supported: send one operation per request")
+		return
+	}
+	// As in REST: no invalid UTF-8, lone surrogates or repeated keys (a
+	// second "query" would otherwise win over the first).
+	if err := strictjson.Check(body); err != nil {
+		writeError(w, http.StatusBadRequest, bank.CodeValidation, bank.ErrorMessage(err))
 		return
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))

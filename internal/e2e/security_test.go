@@ -2,6 +2,10 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -142,6 +146,104 @@ func TestOperatorAuthorityComesFromTheDatabase(t *testing.T) {
 		wantProblem(t, op.Do("GET", "/me", nil), 401, "UNAUTHENTICATED")
 		if n := countRows(t, st, `SELECT count(*) FROM ledger.transfers WHERE reference = $1`, ref); n != 0 {
 			t.Errorf("a deleted operator's token stored a deposit")
+		}
+	})
+}
+
+// rawPost sends body as is, with headers added (not set), so a header can
+// be repeated.
+func rawPost(t *testing.T, c *testenv.Client, base, path, body string, headers ...string) testenv.Response {
+	t.Helper()
+	req, err := http.NewRequest("POST", base+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Forwarded-For", c.Addr)
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Add(headers[i], headers[i+1])
+	}
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return testenv.Response{Status: resp.StatusCode, Header: resp.Header, Body: raw}
+}
+
+// Issue 15, finding 6: an escaped lone surrogate ("\ud800") in a narration
+// or a name was stored as U+FFFD, which the UTF-8 guard exists to prevent;
+// two Idempotency-Key headers were accepted, the first one winning; and a
+// GraphQL body with a duplicate "query" key was accepted, the last one
+// winning, though REST refuses duplicate keys. All are 400 now, and nothing
+// is written.
+func TestAmbiguousInputIsRefused(t *testing.T) {
+	st := testenv.SharedStack(t)
+	op := operator(t, st)
+	alice, a := signUp(t, st)
+	_, b := signUp(t, st)
+	from, to := a.Account.AccountNumber, b.Account.AccountNumber
+	deposit(t, op, from, "100")
+
+	t.Run("LoneSurrogateInNarration", func(t *testing.T) {
+		key := newKey("sur")
+		body := `{"from_account":"` + from + `","to_account":"` + to + `","amount":"1.00","currency":"NGN","narration":"lunch \ud800"}`
+		wantProblem(t, rawPost(t, alice, st.URL, "/transfers", body, "Idempotency-Key", key), 400, "VALIDATION_FAILED")
+		if n := countRows(t, st, `SELECT count(*) FROM ledger.transfers WHERE reference = $1`, key); n != 0 {
+			t.Errorf("a refused transfer was stored")
+		}
+		// A real character written as a surrogate pair is fine.
+		body = strings.Replace(body, `\ud800`, `\ud83d\ude00`, 1)
+		r := rawPost(t, alice, st.URL, "/transfers", body, "Idempotency-Key", key)
+		if got := wantTransfer(t, r, 201); got.Narration != "lunch 😀" {
+			t.Errorf("narration = %q", got.Narration)
+		}
+	})
+
+	t.Run("LoneSurrogateInName", func(t *testing.T) {
+		reg := newRegistration()
+		raw, _ := json.Marshal(reg)
+		body := strings.Replace(string(raw), `"full_name":"`, `"full_name":"\udc00`, 1)
+		wantProblem(t, rawPost(t, st.Client(t), st.URL, "/auth/register", body), 400, "VALIDATION_FAILED")
+		if n := countUsers(t, st, reg.Email); n != 0 {
+			t.Errorf("%d users made from a refused registration", n)
+		}
+	})
+
+	t.Run("TwoIdempotencyKeys", func(t *testing.T) {
+		k1, k2 := newKey("one"), newKey("two")
+		body := `{"from_account":"` + from + `","to_account":"` + to + `","amount":"1.00","currency":"NGN"}`
+		p := wantProblem(t, rawPost(t, alice, st.URL, "/transfers", body, "Idempotency-Key", k1, "Idempotency-Key", k2), 400, "VALIDATION_FAILED")
+		if p.Field != "Idempotency-Key" {
+			t.Errorf("field = %q", p.Field)
+		}
+		if n := countRows(t, st, `SELECT count(*) FROM ledger.transfers WHERE reference IN ($1, $2)`, k1, k2); n != 0 {
+			t.Errorf("%d transfers stored under either key", n)
+		}
+	})
+
+	t.Run("GraphQLDuplicateQueryKey", func(t *testing.T) {
+		body := `{"query":"{ getNotifications { id } }","query":"mutation { markNotificationRead(id: \"x\") { id } }"}`
+		r := rawPost(t, alice, st.URL, "/graphql", body)
+		var a gqlAnswer
+		if err := json.Unmarshal(r.Body, &a); err != nil || r.Status != 400 || a.code() != "VALIDATION_FAILED" {
+			t.Errorf("duplicate query key: %d %s", r.Status, r.Body)
+		}
+		for name, body := range map[string]string{
+			"CaseVariant":   `{"query":"{ getNotifications { id } }","QUERY":"{ __typename }"}`,
+			"LoneSurrogate": `{"query":"query($a: String) { getNotifications(after: $a) { id } }","variables":{"a":"\ud800"}}`,
+		} {
+			r := rawPost(t, alice, st.URL, "/graphql", body)
+			if err := json.Unmarshal(r.Body, &a); err != nil || r.Status != 400 || a.code() != "VALIDATION_FAILED" {
+				t.Errorf("%s: %d %s", name, r.Status, r.Body)
+			}
 		}
 	})
 }
