@@ -82,8 +82,12 @@ type Deps struct {
 	// GraphQL is graph.Handler, mounted at /graphql; it authenticates
 	// itself (header for HTTP, connection_init for sockets). nil = not mounted.
 	GraphQL http.Handler
-	// Metrics times every request and serves GET /metrics; nil = neither.
+	// Metrics times every request; nil = no timing.
 	Metrics *metrics.Metrics
+	// ServeMetrics also serves GET /metrics here (BANK_METRICS_ON_API).
+	// Off by default: the process serves it on its internal METRICS_ADDR,
+	// and the public port does not show business counters to anyone.
+	ServeMetrics bool
 	// Codec is the codec-server handler (codec.Handler), mounted under
 	// /codec behind operator authentication; nil = not mounted.
 	Codec http.Handler
@@ -131,9 +135,9 @@ func New(d Deps) http.Handler {
 
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
-	if d.Metrics != nil {
-		// Unauthenticated, like every Prometheus endpoint: keep /metrics
-		// off the public internet (docs/operations.md).
+	if d.Metrics != nil && d.ServeMetrics {
+		// Unauthenticated, like every Prometheus endpoint: only behind a
+		// proxy that keeps /metrics off the internet (docs/operations.md).
 		r.Method(http.MethodGet, "/metrics", d.Metrics.Handler())
 	}
 	if d.Codec != nil {

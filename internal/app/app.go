@@ -58,7 +58,7 @@ type App struct {
 	httpServer *http.Server
 	listener   net.Listener
 
-	// The workers' and the notifier's /metrics (the API serves its own).
+	// /metrics on METRICS_ADDR, an internal port, for every role.
 	metricsServer   *http.Server
 	metricsListener net.Listener
 
@@ -219,6 +219,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, roles Ro
 			TrustProxy:        cfg.TrustForwardedFor,
 			MaxInFlight:       cfg.MaxInFlight,
 			Metrics:           a.metrics,
+			ServeMetrics:      cfg.MetricsOnAPI,
 			Codec:             codec.Handler(keyring),
 			CodecOrigins:      codecOrigins,
 		})
@@ -247,9 +248,10 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, roles Ro
 		logger.Info("API listening", "addr", a.listener.Addr().String())
 	}
 
-	// Workers and the notifier have no HTTP API of their own, so they serve
-	// /metrics on METRICS_ADDR (an internal port; never expose it).
-	if roles.Worker || roles.Notifier {
+	// Every role serves /metrics on METRICS_ADDR, an internal port: the
+	// API's public port shows no business counters unless
+	// BANK_METRICS_ON_API puts them back there.
+	if roles.API || roles.Worker || roles.Notifier {
 		if a.metricsListener, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
 			cancel()
 			return nil, fmt.Errorf("listen on METRICS_ADDR %s (give each process on one host its own): %w", cfg.MetricsAddr, err)
@@ -283,8 +285,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, roles Ro
 	return a, nil
 }
 
-// MetricsAddr is the bound METRICS_ADDR ("" without the worker and notifier
-// roles).
+// MetricsAddr is the bound METRICS_ADDR.
 func (a *App) MetricsAddr() string {
 	if a.metricsListener == nil {
 		return ""

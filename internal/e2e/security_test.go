@@ -247,3 +247,59 @@ func TestAmbiguousInputIsRefused(t *testing.T) {
 		}
 	})
 }
+
+// Issue 15, finding 7: /metrics on the public API port was unauthenticated
+// (555 KB of business counters). It is on METRICS_ADDR only, for an API
+// alone as for the rest, unless BANK_METRICS_ON_API puts it back.
+func TestMetricsOffThePublicPort(t *testing.T) {
+	st := testenv.SharedStack(t)
+	wantProblem(t, st.Client(t).Do("GET", "/metrics", nil), 404, "NOT_FOUND")
+	apiOnly := st.AddAPI(t)
+	c := st.Client(t).WithBase(t, apiOnly.URL)
+	if r := c.Do("GET", "/healthz", nil); r.Status != 200 {
+		t.Fatalf("healthz: %d", r.Status)
+	}
+	wantProblem(t, c.Do("GET", "/metrics", nil), 404, "NOT_FOUND")
+	scrape := func(url string) string {
+		t.Helper()
+		resp, err := http.Get(url) // #nosec G107 -- the test stack's own listener
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = resp.Body.Close() }()
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("GET %s = %d", url, resp.StatusCode)
+		}
+		return string(body)
+	}
+	if body := scrape(apiOnly.MetricsURL); !strings.Contains(body, `bank_http_request_duration_seconds_count{method="GET",route="/healthz",status="200"}`) {
+		t.Errorf("an API alone has no request metrics on METRICS_ADDR:\n%.2000s", body)
+	}
+
+	back := testenv.NewStack(t, testenv.StackOptions{Env: map[string]string{"BANK_METRICS_ON_API": "true"}})
+	if r := back.Client(t).Do("GET", "/healthz", nil); r.Status != 200 {
+		t.Fatalf("healthz: %d", r.Status)
+	}
+	if body := scrape(back.URL + "/metrics"); !strings.Contains(body, `route="/healthz"`) {
+		t.Errorf("BANK_METRICS_ON_API=true: no request metrics on the public port")
+	}
+}
+
+// Issue 15, finding 7: the GraphQL playground sent no frame-ancestors, so
+// any site could frame it (clickjacking a signed-in operator's session).
+func TestPlaygroundCannotBeFramed(t *testing.T) {
+	st := testenv.SharedStack(t)
+	r := st.Client(t).Do("GET", "/graphql", nil, "Accept", "text/html")
+	if r.Status != 200 || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("playground: %d %q", r.Status, r.Header.Get("Content-Type"))
+	}
+	if csp := r.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") {
+		t.Errorf("Content-Security-Policy = %q, want frame-ancestors 'none'", csp)
+	}
+	for h, want := range map[string]string{"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"} {
+		if got := r.Header.Get(h); got != want {
+			t.Errorf("%s = %q, want %q", h, got, want)
+		}
+	}
+}
