@@ -73,8 +73,11 @@ type Deps struct {
 	Outcomes          *handoff.Hub
 	SystemAccount     string // the funding account deposits come from
 	RateRegister      int    // per minute per client address; 0 = off
-	RateLoginFailures int    // per minute per email and per address; 0 = off
-	TrustProxy        bool
+	RateLoginFailures int    // per minute per email and per (address, email); 0 = off
+	// RateLoginAddressFailures is the per-address ceiling of failed logins
+	// per minute over all emails; 0 = off.
+	RateLoginAddressFailures int
+	TrustProxy               bool
 
 	// MaxInFlight bounds the requests worked on at once; more wait
 	// ShedQueueWait, then get 503 with Retry-After. 0 = no limit.
@@ -100,7 +103,7 @@ type Deps struct {
 type Server struct {
 	d            Deps
 	dummyHash    []byte // compared against for unknown emails, so timing is even
-	loginFail    *failureLimiter
+	loginLimit   *loginLimiter
 	codecOrigins map[string]bool
 }
 
@@ -113,7 +116,7 @@ func New(d Deps) http.Handler {
 	if err != nil {
 		panic(err) // only an invalid cost, which config already refused
 	}
-	s := &Server{d: d, dummyHash: dummy, loginFail: newFailureLimiter(d.RateLoginFailures, time.Minute),
+	s := &Server{d: d, dummyHash: dummy, loginLimit: newLoginLimiter(d.RateLoginFailures, d.RateLoginAddressFailures),
 		codecOrigins: map[string]bool{}}
 	origins, err := CheckCodecOrigins(d.CodecOrigins)
 	if err != nil {

@@ -303,3 +303,48 @@ func TestPlaygroundCannotBeFramed(t *testing.T) {
 		}
 	}
 }
+
+// Issue 15, finding 8: after a few failed logins for any emails, every
+// login from that address got 429 for a minute, the operator's correct one
+// included; behind a NAT one person's typos (or an attacker) locked out
+// everyone. Failures count per email and per (address, email); other users'
+// failures from the address count only against its ceiling.
+func TestLoginFromASharedAddress(t *testing.T) {
+	st := testenv.NewStack(t, testenv.StackOptions{Env: map[string]string{
+		"BANK_RATE_LOGIN_FAILURES": "3", "BANK_RATE_LOGIN_ADDRESS_FAILURES": "12",
+	}})
+	nat := st.Client(t) // everyone behind one address
+	reg := newRegistration()
+	if r := st.Client(t).Do("POST", "/auth/register", reg); r.Status != 201 {
+		t.Fatalf("register: %d %s", r.Status, r.Body)
+	}
+	email, password := newOperator(t, st)
+	loginAs := func(e, p string) testenv.Response {
+		return nat.Do("POST", "/auth/login", map[string]string{"email": e, "password": p})
+	}
+
+	// Two people mistype their passwords until their own emails lock.
+	for _, typist := range []string{"typo1-" + testenv.Suffix() + "@example.com", "typo2-" + testenv.Suffix() + "@example.com"} {
+		for range 3 {
+			wantProblem(t, loginAs(typist, "wrong-password-1"), 401, "UNAUTHENTICATED")
+		}
+		wantProblem(t, loginAs(typist, "wrong-password-1"), 429, "RATE_LIMITED")
+	}
+	// The operator and the customer behind the same address still get in,
+	// even after a typo of their own.
+	login(t, nat, email, password)
+	wantProblem(t, loginAs(reg.Email, "wrong-password-1"), 401, "UNAUTHENTICATED")
+	login(t, nat, reg.Email, reg.Password)
+
+	// A spray over many emails reaches the address ceiling (12 failures);
+	// then the address waits, whoever logs in, and other addresses do not.
+	for range 5 {
+		wantProblem(t, loginAs("spray-"+testenv.Suffix()+"@example.com", "wrong-password-1"), 401, "UNAUTHENTICATED")
+	}
+	r := loginAs(reg.Email, reg.Password)
+	wantProblem(t, r, 429, "RATE_LIMITED")
+	if r.Header.Get("Retry-After") == "" {
+		t.Error("429 without Retry-After")
+	}
+	login(t, st.Client(t), reg.Email, reg.Password)
+}
