@@ -85,9 +85,9 @@ func Handler(d Deps) http.Handler {
 	}))
 	readLimit := int64(MaxBodyBytes)
 	gql.AddTransport(transport.Websocket{
-		Implementation: transport.CoderWebsocketImplementation{
+		Implementation: protocolGuard{inner: transport.CoderWebsocketImplementation{
 			AcceptOptions: websocket.AcceptOptions{OriginPatterns: d.OriginPatterns},
-		},
+		}},
 		InitFunc:              s.initSocket,
 		InitTimeout:           d.InitTimeout,
 		KeepAlivePingInterval: d.KeepAlive,
@@ -100,6 +100,7 @@ func Handler(d Deps) http.Handler {
 	gql.SetValidationRulesFn(validationRules)
 	gql.Use(extension.Introspection{})
 	gql.Use(extension.FixedComplexityLimit(MaxComplexity))
+	gql.Use(documentLimits{})
 	gql.Use(subscriptionsOverWebSocket{})
 	gql.SetErrorPresenter(s.presentError)
 	gql.SetRecoverFunc(recoverPanic)
@@ -232,6 +233,7 @@ func (s *server) initSocket(ctx context.Context, payload transport.InitPayload) 
 	}
 	ctx, release := context.WithDeadline(ctx, expires)
 	ctx = context.WithValue(ctx, expiryKey{}, release)
+	ctx = context.WithValue(ctx, socketSubscriptionsKey{}, &socketSubscriptions{})
 	return withAuth(ctx, p, nil), nil, nil
 }
 
