@@ -56,6 +56,8 @@ type Deps struct {
 	Users    Users
 	Accounts Accounts
 	Ledger   Ledger
+	// Tiers reads the outcomes of tier upgrades stored under their keys.
+	Tiers    TierOutcomes
 	Temporal client.Client
 	// DataConverter decodes workflow payloads (the same one the Temporal
 	// client uses): the API reads a registration's input to check who asks.

@@ -171,7 +171,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, roles Ro
 				Evidence:    users,
 				IdentityKey: []byte(cfg.IdentityKey),
 			},
-			Accounts: &activities.Accounts{Accounts: accounts},
+			Accounts: &activities.Accounts{Accounts: accounts, Tiers: accounts, IdentityKey: []byte(cfg.IdentityKey)},
 			Events:   &activities.Events{Publisher: a.publisher, Outcomes: outcomes},
 			Ledger:   &activities.Ledger{Ledger: ledger, Outcomes: outcomes},
 		}, workers.Options{MaxConcurrentActivities: cfg.WorkerConcurrency})
@@ -188,6 +188,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, roles Ro
 			Users:         users,
 			Accounts:      accounts,
 			Ledger:        ledger,
+			Tiers:         accounts,
 			Temporal:      a.temporal,
 			DataConverter: dataConverter,
 			Tokens:        tokens,

@@ -31,6 +31,20 @@ func (fakeAccounts) UpgradeTier(_ context.Context, in bank.TierUpgrade) (bank.Ac
 	return tierAccount(in.Tier), nil
 }
 
+// ApplyTierUpgrade decides as the real store does under the lock: a
+// refusal it is told of, KYCOtherOwner in use, else the new tier.
+func (fakeAccounts) ApplyTierUpgrade(_ context.Context, in bank.TierUpgrade) (bank.Account, error) {
+	switch {
+	case in.AccountNumber != fixture.TierAccount:
+		return bank.Account{}, bank.Errorf(bank.CodeNotFound, "account not found")
+	case in.Refused != "":
+		return bank.Account{}, in.Refusal()
+	case string(in.EvidenceHMAC) == string(bank.KYCDigest(histgenIdentityKey, bank.KYC{Type: in.EvidenceType, Number: fixture.KYCOtherOwner})):
+		return bank.Account{}, bank.Errorf(bank.CodeIdentityInUse, "this %s already belongs to another user", in.EvidenceType)
+	}
+	return tierAccount(in.Tier), nil
+}
+
 // fakeEvidence claims any number but KYCOtherOwner, which is someone
 // else's.
 type fakeEvidence struct{}

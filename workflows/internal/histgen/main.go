@@ -123,7 +123,7 @@ func run(outDir, cliPath string, match *regexp.Regexp) error {
 		IdentityKey: histgenIdentityKey,
 	})
 	workers[1].RegisterWorkflow(workflows.UpgradeTier)
-	workers[1].RegisterActivity(&activities.Accounts{Accounts: fakeAccounts{}})
+	workers[1].RegisterActivity(&activities.Accounts{Accounts: fakeAccounts{}, Tiers: fakeAccounts{}, IdentityKey: histgenIdentityKey})
 	workers[2].RegisterActivity(&activities.Events{Publisher: fakePublisher{}})
 	// As workers.New wires it: both names, local activities where the workflow runs.
 	workers[3].RegisterWorkflow(workflows.Transfer)
