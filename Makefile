@@ -42,7 +42,7 @@ FUZZ_TARGETS := \
 # would die of SIGPIPE, and pipefail would turn a match into a failure.
 built_from = $(GO) version -m "$(1)" 2>/dev/null | grep -E '^[[:space:]]+mod[[:space:]]+$(2)[[:space:]]+$(3)([[:space:]]|$$)' >/dev/null
 
-.PHONY: help build devstack temporal run test vet fmt fmt-check fuzz-short lint golangci-lint verify clean bench bench-quick bench-store chaos
+.PHONY: help build devstack temporal run test vet fmt fmt-check fuzz-short lint golangci-lint verify clean bench bench-quick bench-store bench-statements chaos browser-deps screenshots
 
 help:
 	@echo "make build      build bin/bank"
@@ -53,8 +53,10 @@ help:
 	@echo "make bench      the whole system and its ceilings in one run (~9 min): docs/BENCHMARKS.md, docs/img/bench-*.png"
 	@echo "make bench-quick the same in under 3 minutes"
 	@echo "make bench-store the ledger store against pgbench"
+	@echo "make bench-statements balance at a time and 12-month statements on 1,000,000 entries (also in make bench)"
 	@echo "make chaos      fault runs: every part killed and restarted twice, invariants checked (~6 min)"
 	@echo "make temporal   build the Temporal CLI $(TEMPORAL_VERSION) into $(GOBIN_DIR) (first time only)"
+	@echo "make screenshots the console's screens in docs/img (a browser run against a bank it starts)"
 	@echo "make clean      remove bin/"
 
 build:
@@ -80,8 +82,8 @@ temporal:
 run: build devstack temporal
 	./bin/devstack
 
-test: temporal fmt-check vet lint
-	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
+test: temporal fmt-check vet lint browser-deps
+	BANK_BROWSER_TESTS=1 $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
 	@$(MAKE) --no-print-directory fuzz-short
 
 vet:
@@ -127,6 +129,11 @@ clean:
 # bench/results/ (not committed) and docs/BENCHMARKS.md.
 bench: temporal
 	$(GO) run ./bench/cmd/bench $(BENCH_FLAGS)
+	$(GO) run ./bench/cmd/benchstatement
+
+# Balances in time and statements on an account with 1,000,000 entries.
+bench-statements: temporal
+	$(GO) run ./bench/cmd/benchstatement $(BENCH_STATEMENT_FLAGS)
 
 bench-quick: temporal
 	$(GO) run ./bench/cmd/bench -quick $(BENCH_FLAGS)
@@ -138,3 +145,31 @@ bench-store:
 # (never the machine's own); `make test` runs the short version.
 chaos: build temporal
 	$(GO) run ./cmd/chaos -bank bin/bank $(CHAOS_FLAGS)
+
+# The console's browser tests (console/browsertest) drive Debian's Chromium
+# with playwright-core: install what is missing. Chromium comes from apt
+# (npm's browser downloads do not work here); the npm packages from the
+# committed package-lock.json, again whenever it changes.
+CHROMIUM ?= /usr/bin/chromium
+BROWSERTEST := console/browsertest
+
+browser-deps:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+		echo "installing Debian's chromium for the browser tests..."; \
+		sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium >/dev/null; \
+	fi
+	@command -v node >/dev/null && command -v npm >/dev/null || \
+		{ echo "the browser tests need Node.js 20+ and npm (apt-get install nodejs npm)"; exit 1; }
+	@want=$$(sha256sum $(BROWSERTEST)/package-lock.json | cut -d' ' -f1); \
+	if [ "$$(cat $(BROWSERTEST)/node_modules/.lock-sha256 2>/dev/null)" != "$$want" ]; then \
+		echo "installing the browser tests' npm packages (npm ci)..."; \
+		(cd $(BROWSERTEST) && npm ci --no-audit --no-fund --loglevel=error) && \
+		echo "$$want" > $(BROWSERTEST)/node_modules/.lock-sha256; \
+	fi
+
+# Screenshots of the console's main screens and the playground, from the
+# browser test's scenario, into docs/img (shown in the README); -v prints each
+# step and the first load's measured size.
+screenshots: temporal browser-deps
+	BANK_BROWSER_TESTS=1 BANK_SCREENSHOTS=$(CURDIR)/docs/img $(GO) test -v -count=1 -run '^TestConsoleInChromium$$' ./$(BROWSERTEST)

@@ -14,6 +14,13 @@ type userView struct {
 	FullName string `json:"full_name"`
 }
 
+// meView is GET /me's user: the contract adds the role, so a client (the
+// console) knows whether to offer the operators' screens.
+type meView struct {
+	userView
+	Role bank.Role `json:"role"`
+}
+
 type limitsView struct {
 	SingleTransaction *string `json:"single_transaction"`
 	MaxBalance        *string `json:"max_balance"`
@@ -28,14 +35,6 @@ type accountView struct {
 	Limits        limitsView `json:"limits"`
 	CreatedAt     time.Time  `json:"created_at"`
 }
-
-// meView is GET /me's user: the contract's user shape with the role.
-type meView struct {
-	userView
-	Role bank.Role `json:"role"`
-}
-
-func viewMe(u bank.User) meView { return meView{userView: viewUser(u), Role: u.Role} }
 
 func viewUser(u bank.User) userView {
 	return userView{ID: u.ID, Email: u.Email, FullName: u.FullName}

@@ -17,11 +17,11 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/coder/websocket"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"github.com/bankcore/bank/api/graph/playground"
 	"github.com/bankcore/bank/bank"
 	"github.com/bankcore/bank/internal/strictjson"
 )
@@ -105,36 +105,25 @@ func Handler(d Deps) http.Handler {
 	gql.SetErrorPresenter(s.presentError)
 	gql.SetRecoverFunc(recoverPanic)
 	s.gql = gql
-	s.page = playground.Handler("bankcore GraphQL", "/graphql")
+	s.page = playground.Handler() // GraphiQL from the binary: works offline
 	return s
 }
 
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
+	case strings.HasPrefix(r.URL.Path, playground.AssetPrefix):
+		s.page.ServeHTTP(w, r) // the playground's scripts and styles
 	case strings.EqualFold(r.Header.Get("Upgrade"), "websocket"):
 		s.serveWebSocket(w, r)
 	case r.Method == http.MethodPost:
 		s.servePOST(w, r)
 	case r.Method == http.MethodGet && strings.Contains(r.Header.Get("Accept"), "text/html"):
-		playgroundHeaders(w.Header())
 		s.page.ServeHTTP(w, r)
 	default:
 		w.Header().Set("Allow", "GET, POST")
 		writeError(w, http.StatusMethodNotAllowed, bank.CodeMethodNotAllowed,
 			"send queries and mutations with POST (application/json), subscriptions over WebSocket; GET serves the playground to browsers")
 	}
-}
-
-// playgroundHeaders keep the playground out of other sites' frames (it runs
-// operations with whatever token is pasted into it) and its referrer to
-// itself. Scripts are not pinned by the policy: the page loads GraphiQL
-// from a CDN with subresource integrity.
-func playgroundHeaders(h http.Header) {
-	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Security-Policy", "frame-ancestors 'none'; base-uri 'none'; object-src 'none'; form-action 'none'")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "no-referrer")
 }
 
 // serveWebSocket hands the upgrade to gqlgen. The API server's read and

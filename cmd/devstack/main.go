@@ -674,6 +674,7 @@ func printBanner(s settings, temporal *temporaldev.Server) {
 	api := localURL(s.httpAddr)
 	rows := [][2]string{
 		{"API", api},
+		{"Console", api + "/console/"},
 		{"GraphQL", api + "/graphql"},
 	}
 

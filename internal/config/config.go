@@ -6,6 +6,7 @@ package config
 
 import (
 	"fmt"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -43,6 +44,7 @@ type Config struct {
 	// RateLoginAddressFailures is the per-address ceiling of failed logins
 	// per minute over all emails (BANK_RATE_LOGIN_ADDRESS_FAILURES); 0 = off.
 	RateLoginAddressFailures int
+	RateNameEnquiry          int // BANK_RATE_NAME_ENQUIRY: name enquiries per minute per caller; 0 = off
 	KYCTimeout               time.Duration
 	RegistrationWait         time.Duration // how long POST /auth/register waits before 202
 	TransferWait             time.Duration // how long POST /transfers waits before 202
@@ -55,6 +57,9 @@ type Config struct {
 	WorkerConcurrency        int
 	MaxInFlight              int // BANK_MAX_INFLIGHT: requests one API instance works on at once; 0 = no limit
 	UICodecCORSOrigins       []string
+	// TemporalUIURL is the Temporal Web UI the console links each transfer's
+	// workflow to (BANK_TEMPORAL_UI_URL); an absolute http(s) URL.
+	TemporalUIURL string
 }
 
 // Dev defaults, public on purpose (the contract names them). The secrets
@@ -104,6 +109,7 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 		// High enough for an office or a mobile carrier's NAT, low enough
 		// that one address cannot try passwords across many accounts.
 		RateLoginAddressFailures: r.integer("BANK_RATE_LOGIN_ADDRESS_FAILURES", 100),
+		RateNameEnquiry:          r.integer("BANK_RATE_NAME_ENQUIRY", 30),
 		KYCTimeout:               r.duration("KYC_TIMEOUT", 2*time.Second),
 		RegistrationWait:         r.duration("BANK_REGISTRATION_WAIT", 5*time.Second),
 		TransferWait:             r.duration("BANK_TRANSFER_WAIT", 5*time.Second),
@@ -119,6 +125,7 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 	c.AuthDatabaseURL = r.str("AUTH_DATABASE_URL", c.DatabaseURL)
 	c.LedgerDatabaseURL = r.str("LEDGER_DATABASE_URL", c.DatabaseURL)
 	c.NotifyDatabaseURL = r.str("NOTIFY_DATABASE_URL", c.DatabaseURL)
+	c.TemporalUIURL = strings.TrimRight(r.str("BANK_TEMPORAL_UI_URL", "http://localhost:8233"), "/")
 	c.UICodecCORSOrigins = strings.Split(r.str("BANK_CODEC_CORS_ORIGINS", "http://localhost:8233,http://127.0.0.1:8233"), ",")
 	if r.err != nil {
 		return Config{}, r.err
@@ -147,8 +154,13 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 	if c.JWTSecret != "" && len(c.JWTSecret) < 32 {
 		return Config{}, fmt.Errorf("JWT_SECRET must be at least 32 bytes")
 	}
-	if c.RateRegister < 0 || c.RateLoginFailures < 0 || c.RateLoginAddressFailures < 0 || c.MaxInFlight < 0 {
+	if c.RateRegister < 0 || c.RateLoginFailures < 0 || c.RateLoginAddressFailures < 0 || c.RateNameEnquiry < 0 || c.MaxInFlight < 0 {
 		return Config{}, fmt.Errorf("rate limits must be >= 0 (0 turns one off)")
+	}
+	// The console puts this URL in links; only a web address may go there
+	// (never javascript: or a relative path).
+	if u, err := url.Parse(c.TemporalUIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return Config{}, fmt.Errorf("BANK_TEMPORAL_UI_URL must be an absolute http(s) URL, got %q", c.TemporalUIURL)
 	}
 	return c, nil
 }

@@ -74,7 +74,9 @@ func TestReadmeWalkthroughRunsTwice(t *testing.T) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		out, err := exec.CommandContext(ctx, "bash", "-c", script).CombinedOutput()
+		cmd := exec.CommandContext(ctx, "bash", "-c", script)
+		cmd.Dir = t.TempDir() // the walkthrough saves a statement.pdf where it runs
+		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("the walkthrough failed: %v\n%s", err, out)
 		}
