@@ -270,7 +270,7 @@ func (c *guardedConn) refuse(code int, reason string) (int, io.Reader, error) {
 // refuseLocked closes the socket with code; gqlgen then sees a closed
 // connection (its own close that follows is a no-op).
 func (c *guardedConn) refuseLocked(code int, reason string) (int, io.Reader, error) {
-	_ = c.WebsocketConn.WriteClose(code, reason)
+	_ = c.WriteClose(code, reason)
 	return 0, nil, transport.ErrWebsocketClosed
 }
 

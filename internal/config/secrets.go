@@ -19,7 +19,7 @@ const (
 )
 
 // howToGenerate is what the refusal prints for each secret.
-var howToGenerate = map[string]string{
+var howToGenerate = map[string]string{ //nolint:gosec // commands that make secrets, not secrets
 	SecretJWT:      `export JWT_SECRET="$(openssl rand -base64 32)"`,
 	SecretPayload:  `export PAYLOAD_KEY="k1:$(openssl rand -base64 32)"    # key id, colon, 32 random bytes in base64`,
 	SecretIdentity: `export IDENTITY_KEY="$(openssl rand -base64 32)"`,
