@@ -38,7 +38,8 @@ FUZZ_TARGETS := \
 	./bank:FuzzNormalizeKYC \
 	./bank:FuzzNormalizeEmail \
 	./bank:FuzzNormalizePhone \
-	./api:FuzzDecodeJSON
+	./api:FuzzDecodeJSON \
+	./internal/strictjson:FuzzCheck
 
 # built_from BINARY MODULE VERSION: true when BINARY was built by
 # `go install MODULE/...@VERSION` (read from the Go build info).

@@ -52,9 +52,21 @@ func asActivityError(err error) error {
 	}
 	var be *bank.Error
 	if errors.As(err, &be) && businessCodes[be.Code] {
-		return temporal.NewNonRetryableApplicationError(be.Message, string(be.Code), nil)
+		return Refusal(be.Message, be.Code)
 	}
 	return err
+}
+
+// Refusal is the application error of a business refusal: typed by its
+// code, never retried, and benign, so the SDK neither logs it as an error
+// ("Activity error." at ERROR) nor counts it among failed activities. A
+// refusal is an answer the bank gives, not a fault to page anyone about.
+func Refusal(msg string, code bank.Code, details ...any) error {
+	return temporal.NewApplicationErrorWithOptions(msg, string(code), temporal.ApplicationErrorOptions{
+		NonRetryable: true,
+		Category:     temporal.ApplicationErrorCategoryBenign,
+		Details:      details,
+	})
 }
 
 // CodeOf returns the bank code carried by an error that came back from an

@@ -61,6 +61,8 @@ type Deps struct {
 	Users    Users
 	Accounts Accounts
 	Ledger   Ledger
+	// Tiers reads the outcomes of tier upgrades stored under their keys.
+	Tiers    TierOutcomes
 	Temporal client.Client
 	// DataConverter decodes workflow payloads (the same one the Temporal
 	// client uses): the API reads a registration's input to check who asks.
@@ -78,9 +80,12 @@ type Deps struct {
 	Outcomes          *handoff.Hub
 	SystemAccount     string // the funding account deposits come from
 	RateRegister      int    // per minute per client address; 0 = off
-	RateLoginFailures int    // per minute per email and per address; 0 = off
-	RateNameEnquiry   int    // name enquiries per minute per caller; 0 = off
-	TrustProxy        bool
+	RateLoginFailures int    // per minute per email and per (address, email); 0 = off
+	// RateLoginAddressFailures is the per-address ceiling of failed logins
+	// per minute over all emails; 0 = off.
+	RateLoginAddressFailures int
+	RateNameEnquiry          int // name enquiries per minute per caller; 0 = off
+	TrustProxy               bool
 
 	// MaxInFlight bounds the requests worked on at once; more wait
 	// ShedQueueWait, then get 503 with Retry-After. 0 = no limit.
@@ -88,8 +93,12 @@ type Deps struct {
 	// GraphQL is graph.Handler, mounted at /graphql; it authenticates
 	// itself (header for HTTP, connection_init for sockets). nil = not mounted.
 	GraphQL http.Handler
-	// Metrics times every request and serves GET /metrics; nil = neither.
+	// Metrics times every request; nil = no timing.
 	Metrics *metrics.Metrics
+	// ServeMetrics also serves GET /metrics here (BANK_METRICS_ON_API).
+	// Off by default: the process serves it on its internal METRICS_ADDR,
+	// and the public port does not show business counters to anyone.
+	ServeMetrics bool
 	// Codec is the codec-server handler (codec.Handler), mounted under
 	// /codec behind operator authentication; nil = not mounted.
 	Codec http.Handler
@@ -105,7 +114,7 @@ type Deps struct {
 type Server struct {
 	d            Deps
 	dummyHash    []byte // compared against for unknown emails, so timing is even
-	loginFail    *failureLimiter
+	loginLimit   *loginLimiter
 	codecOrigins map[string]bool
 }
 
@@ -118,7 +127,7 @@ func New(d Deps) http.Handler {
 	if err != nil {
 		panic(err) // only an invalid cost, which config already refused
 	}
-	s := &Server{d: d, dummyHash: dummy, loginFail: newFailureLimiter(d.RateLoginFailures, time.Minute),
+	s := &Server{d: d, dummyHash: dummy, loginLimit: newLoginLimiter(d.RateLoginFailures, d.RateLoginAddressFailures),
 		codecOrigins: map[string]bool{}}
 	origins, err := CheckCodecOrigins(d.CodecOrigins)
 	if err != nil {
@@ -129,7 +138,8 @@ func New(d Deps) http.Handler {
 	}
 
 	r := chi.NewRouter()
-	r.Use(withRequestID(d.Logger), d.Metrics.Middleware, accessLog, recoverer, shedLoad(d.MaxInFlight, ShedQueueWait))
+	r.Use(withRequestID(d.Logger), d.Metrics.Middleware, accessLog, recoverer, shedLoad(d.MaxInFlight, ShedQueueWait),
+		oneIdempotencyKey)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, bank.Errorf(bank.CodeNotFound, "no such route"))
 	})
@@ -139,9 +149,9 @@ func New(d Deps) http.Handler {
 
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
-	if d.Metrics != nil {
-		// Unauthenticated, like every Prometheus endpoint: keep /metrics
-		// off the public internet (docs/operations.md).
+	if d.Metrics != nil && d.ServeMetrics {
+		// Unauthenticated, like every Prometheus endpoint: only behind a
+		// proxy that keeps /metrics off the internet (docs/operations.md).
 		r.Method(http.MethodGet, "/metrics", d.Metrics.Handler())
 	}
 	if d.Codec != nil {
@@ -162,7 +172,7 @@ func New(d Deps) http.Handler {
 	}
 
 	r.Group(func(r chi.Router) {
-		r.Use(authenticate(d.Tokens))
+		r.Use(s.authenticate)
 		r.Get("/me", s.me)
 		r.Get("/accounts/{number}", s.account)
 		r.Get("/accounts/{number}/transactions", s.transactions)

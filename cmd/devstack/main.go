@@ -39,17 +39,30 @@ const childStopTimeout = 20 * time.Second
 // stack is what devstack works with: the bank's settings, the binary, and
 // the directory for make run's own state (lock, Temporal's database and log).
 type stack struct {
-	cfg      config.Config
-	bankBin  string
-	cacheDir string
+	cfg         config.Config
+	bankBin     string
+	cacheDir    string
+	secretsFile string // the env file of this machine's secrets (useDevSecrets)
 }
 
 func load() (stack, error) {
-	cfg, err := config.FromEnv()
+	var s stack
+	cache, err := os.UserCacheDir()
 	if err != nil {
-		return stack{}, err
+		return s, fmt.Errorf("finding a cache directory for the lock and the Temporal database: %w", err)
 	}
-	s := stack{cfg: cfg}
+	s.cacheDir = filepath.Join(cache, "bankcore")
+	if err := os.MkdirAll(s.cacheDir, 0o750); err != nil {
+		return s, err
+	}
+	// The machine's secrets go into the environment before the settings
+	// are read, so what devstack reads is what the bank it starts reads.
+	if s.secretsFile, err = useDevSecrets(s.cacheDir); err != nil {
+		return s, err
+	}
+	if s.cfg, err = config.FromEnv(); err != nil {
+		return s, err
+	}
 	bin := os.Getenv("BANK_BIN")
 	if bin == "" {
 		bin = filepath.Join("bin", "bank")
@@ -60,12 +73,7 @@ func load() (stack, error) {
 	if st, err := os.Stat(s.bankBin); err != nil || st.IsDir() || st.Mode()&0o111 == 0 { // #nosec G703 -- the user names the binary to run
 		return s, fmt.Errorf("%s is missing or not executable: run `make build` first (or set BANK_BIN)", s.bankBin)
 	}
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		return s, fmt.Errorf("finding a cache directory for the lock and the Temporal database: %w", err)
-	}
-	s.cacheDir = filepath.Join(cache, "bankcore")
-	return s, os.MkdirAll(s.cacheDir, 0o750)
+	return s, nil
 }
 
 func (s stack) temporalLog() string { return filepath.Join(s.cacheDir, "temporal-dev.log") }
@@ -537,6 +545,7 @@ func printBanner(s stack, temporal *localtemporal.Server) {
 	if temporal != nil {
 		rows = append(rows, [2]string{"Temporal log", s.temporalLog()})
 	}
+	rows = append(rows, [2]string{"Secrets", s.secretsFile})
 
 	lines := []string{"bankcore dev stack", ""}
 	for _, r := range rows {
@@ -553,10 +562,9 @@ func printBanner(s stack, temporal *localtemporal.Server) {
 	}
 	b.WriteString("└" + strings.Repeat("─", width+2) + "┘\n")
 
-	host := strings.TrimPrefix(api, "http://")
-	fmt.Fprintf(&b, "Try it (Ctrl-C stops everything):\n"+
-		"  curl -s %s/auth/register -H 'Content-Type: application/json' -d '{\"email\":\"ada@example.com\",\"password\":\"correct-horse-battery\",\"full_name\":\"Ada Obi\",\"phone\":\"+2348012345678\",\"kyc\":{\"type\":\"NIN\",\"number\":\"12345678901\"}}'\n"+
-		"  curl -s %s/auth/login -H 'Content-Type: application/json' -d '{\"email\":\"ada@example.com\",\"password\":\"correct-horse-battery\"}'\n",
-		host, host)
+	fmt.Fprintf(&b, "Other shells get this machine's secrets with:  . %s\n"+
+		"Local state: %s (secrets, Temporal's database) and the PostgreSQL database of DATABASE_URL; README.md says how to reset.\n"+
+		"Try it: README.md, \"Try it\" (Ctrl-C stops everything). For a first look:\n"+
+		"  curl -s %s/readyz\n", s.secretsFile, s.cacheDir, api)
 	fmt.Print(b.String())
 }

@@ -27,8 +27,8 @@ type Stack struct {
 	Config   config.Config
 	URL      string // http://127.0.0.1:<port>
 	Exchange string
-	// MetricsURL is the workers' and notifier's /metrics listener
-	// (METRICS_ADDR), http://127.0.0.1:<port>/metrics.
+	// MetricsURL is the /metrics listener (METRICS_ADDR),
+	// http://127.0.0.1:<port>/metrics.
 	MetricsURL string
 }
 
@@ -279,7 +279,8 @@ func (s *Stack) addAPI(t testing.TB, namespace string) *Stack {
 			t.Errorf("stop second API instance: %v", err)
 		}
 	})
-	return &Stack{App: a, Config: cfg, URL: "http://" + a.Addr(), Exchange: s.Exchange}
+	return &Stack{App: a, Config: cfg, URL: "http://" + a.Addr(), Exchange: s.Exchange,
+		MetricsURL: "http://" + a.MetricsAddr() + "/metrics"}
 }
 
 // WithBase returns a copy of c that talks to another instance.

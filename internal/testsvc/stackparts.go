@@ -25,19 +25,20 @@ func RandomKey() string {
 func StackEnv(kind, dsn, temporalAddress, namespace string) map[string]string {
 	s := kind + "-" + Suffix()
 	return map[string]string{
-		"DATABASE_URL":             dsn,
-		"TEMPORAL_ADDRESS":         temporalAddress,
-		"TEMPORAL_NAMESPACE":       namespace,
-		"RABBITMQ_URL":             RabbitMQURL,
-		"BANK_EVENTS_EXCHANGE":     "bank.events." + s,
-		"BANK_NOTIFIER_QUEUE":      "bank.notifier." + s,
-		"REDIS_URL":                RedisURL,
-		"BANK_REDIS_PREFIX":        s + ":",
-		"JWT_SECRET":               RandomKey(),
-		"IDENTITY_KEY":             RandomKey(),
-		"PAYLOAD_KEY":              kind + ":" + RandomKey(),
-		"BANK_RATE_REGISTER":       "0",
-		"BANK_RATE_LOGIN_FAILURES": "0",
+		"DATABASE_URL":                     dsn,
+		"TEMPORAL_ADDRESS":                 temporalAddress,
+		"TEMPORAL_NAMESPACE":               namespace,
+		"RABBITMQ_URL":                     RabbitMQURL,
+		"BANK_EVENTS_EXCHANGE":             "bank.events." + s,
+		"BANK_NOTIFIER_QUEUE":              "bank.notifier." + s,
+		"REDIS_URL":                        RedisURL,
+		"BANK_REDIS_PREFIX":                s + ":",
+		"JWT_SECRET":                       RandomKey(),
+		"IDENTITY_KEY":                     RandomKey(),
+		"PAYLOAD_KEY":                      kind + ":" + RandomKey(),
+		"BANK_RATE_REGISTER":               "0",
+		"BANK_RATE_LOGIN_FAILURES":         "0",
+		"BANK_RATE_LOGIN_ADDRESS_FAILURES": "0",
 	}
 }
 

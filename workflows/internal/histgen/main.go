@@ -3,6 +3,7 @@
 //
 //	go run ./workflows/internal/histgen -out workflows/testdata
 //	go run ./workflows/internal/histgen -out workflows/testdata -only '^transfer_'
+//	go run ./workflows/internal/histgen -out workflows/testdata -only '^tier_'
 //
 // It starts a Temporal dev server (internal/localtemporal: in memory, on free
 // ports), runs workers in this process with the real Registration and
@@ -111,9 +112,11 @@ func run(outDir, cliPath string, match *regexp.Regexp) error {
 	workers[0].RegisterActivity(&activities.Registration{
 		KYC:         fakeKYC{},
 		Users:       fakeUsers{},
-		IdentityKey: []byte("histgen-identity-key"),
+		Evidence:    fakeEvidence{},
+		IdentityKey: histgenIdentityKey,
 	})
-	workers[1].RegisterActivity(&activities.Accounts{Accounts: fakeAccounts{}})
+	workers[1].RegisterWorkflow(workflows.UpgradeTier)
+	workers[1].RegisterActivity(&activities.Accounts{Accounts: fakeAccounts{}, Tiers: fakeAccounts{}, IdentityKey: histgenIdentityKey})
 	workers[2].RegisterActivity(&activities.Events{Publisher: fakePublisher{}})
 	// As workers.New wires it: both names, local activities where the workflow runs.
 	workers[3].RegisterWorkflow(workflows.Transfer)
@@ -142,6 +145,15 @@ func run(outDir, cliPath string, match *regexp.Regexp) error {
 			continue
 		}
 		if err := recordTransfer(ctx, c, tc, outDir); err != nil {
+			return fmt.Errorf("%s: %w", tc.Name, err)
+		}
+		recorded++
+	}
+	for _, tc := range fixture.TierCases {
+		if !match.MatchString(tc.Name) {
+			continue
+		}
+		if err := recordTier(ctx, c, tc, outDir); err != nil {
 			return fmt.Errorf("%s: %w", tc.Name, err)
 		}
 		recorded++
