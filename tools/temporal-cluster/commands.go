@@ -22,7 +22,7 @@ import (
 // runSetupSchema does what `start` does first, and exits: for a deployment
 // that prepares the databases in a step of its own (start --setup-schema=false).
 func runSetupSchema(ctx context.Context, args []string) error {
-	o, _, err := options.Parse(args, os.Getenv)
+	o, err := options.Parse(args, os.Getenv)
 	if err != nil {
 		return err
 	}

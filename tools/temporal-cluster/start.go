@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -13,6 +11,7 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/server/api/adminservice/v1"
 	"go.temporal.io/server/common/authorization"
 	"go.temporal.io/server/common/config"
 	"go.temporal.io/server/common/dynamicconfig"
@@ -35,10 +34,7 @@ const (
 // runStart runs the services o names until ctx ends. It prints one line
 // beginning with readyPrefix to stdout once this process serves.
 func runStart(ctx context.Context, args []string, stdout io.Writer) error {
-	o, _, err := options.Parse(args, os.Getenv)
-	if errors.Is(err, flag.ErrHelp) {
-		return nil
-	}
+	o, err := options.Parse(args, os.Getenv)
 	if err != nil {
 		return err
 	}
@@ -175,7 +171,7 @@ func bootstrap(ctx context.Context, o options.Options, logger log.Logger) error 
 		case <-time.After(wait):
 		}
 	}
-	cluster, err := f.admin.DescribeCluster(ctx, nil)
+	cluster, err := f.admin.DescribeCluster(ctx, &adminservice.DescribeClusterRequest{})
 	if err == nil && int(cluster.GetHistoryShardCount()) != o.HistoryShards {
 		logger.Warn(fmt.Sprintf("this cluster was created with %d history shards; --history-shards %d is ignored "+
 			"(the count is fixed when the database is created)", cluster.GetHistoryShardCount(), o.HistoryShards))
@@ -232,36 +228,10 @@ func resolveIP(host string) (string, error) {
 // process cannot bind; the server's own errors are less direct and the UI
 // server would exit the process from its goroutine.
 func checkPortsFree(o options.Options) error {
-	type listener struct {
-		flag string
-		port int
-	}
-	var ls []listener
-	p := o.Ports
-	for _, svc := range o.Services {
-		switch svc {
-		case options.Frontend:
-			ls = append(ls, listener{"--frontend-port", p.Frontend}, listener{"--frontend-membership-port", p.FrontendMembership})
-			if p.FrontendHTTP > 0 {
-				ls = append(ls, listener{"--frontend-http-port", p.FrontendHTTP})
-			}
-		case options.History:
-			ls = append(ls, listener{"--history-port", p.History}, listener{"--history-membership-port", p.HistoryMembership})
-		case options.Matching:
-			ls = append(ls, listener{"--matching-port", p.Matching}, listener{"--matching-membership-port", p.MatchingMembership})
-		case options.Worker:
-			ls = append(ls, listener{"--worker-port", p.Worker}, listener{"--worker-membership-port", p.WorkerMembership})
-		case options.UI:
-			ls = append(ls, listener{"--ui-port", p.UI})
-		}
-	}
-	if p.Metrics > 0 {
-		ls = append(ls, listener{"--metrics-port", p.Metrics})
-	}
-	for _, l := range ls {
-		ln, err := net.Listen("tcp", net.JoinHostPort(o.IP, strconv.Itoa(l.port)))
+	for _, l := range o.Ports.Listeners(o.Services) {
+		ln, err := net.Listen("tcp", net.JoinHostPort(o.IP, strconv.Itoa(l.Port)))
 		if err != nil {
-			return fmt.Errorf("%s %d: %w", l.flag, l.port, err)
+			return fmt.Errorf("%s %d: %w", l.Flag, l.Port, err)
 		}
 		_ = ln.Close()
 	}

@@ -148,7 +148,7 @@ func (o Options) Has(service string) bool { return slices.Contains(o.Services, s
 
 // Parse reads the flags of `start` from args; getenv supplies the
 // environment (os.Getenv in production).
-func Parse(args []string, getenv func(string) string) (Options, *flag.FlagSet, error) {
+func Parse(args []string, getenv func(string) string) (Options, error) {
 	fs := flag.NewFlagSet("temporal-cluster start", flag.ContinueOnError)
 	var (
 		o           Options
@@ -197,29 +197,29 @@ func Parse(args []string, getenv func(string) string) (Options, *flag.FlagSet, e
 	fs.StringVar(&o.LogFormat, "log-format", "json", "json or console")
 
 	if err := fs.Parse(args); err != nil {
-		return Options{}, fs, err
+		return Options{}, err
 	}
 	if fs.NArg() > 0 {
-		return Options{}, fs, fmt.Errorf("unexpected arguments: %q", fs.Args())
+		return Options{}, fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
 
 	var err error
 	if o.Services, err = parseServices(services); err != nil {
-		return Options{}, fs, err
+		return Options{}, err
 	}
 	if net.ParseIP(o.IP) == nil {
-		return Options{}, fs, fmt.Errorf("--ip %q is not an IP address", o.IP)
+		return Options{}, fmt.Errorf("--ip %q is not an IP address", o.IP)
 	}
 	if o.IP == "0.0.0.0" || o.IP == "::" {
 		// The address is announced to the other members, who must be able
 		// to dial it.
-		return Options{}, fs, errors.New("--ip must be an address the other members can reach, not a wildcard")
+		return Options{}, errors.New("--ip must be an address the other members can reach, not a wildcard")
 	}
 	if err := o.Ports.check(o.Services); err != nil {
-		return Options{}, fs, err
+		return Options{}, err
 	}
 	if o.HistoryShards < 1 || o.HistoryShards > 16384 {
-		return Options{}, fs, fmt.Errorf("--history-shards %d: want 1 to 16384", o.HistoryShards)
+		return Options{}, fmt.Errorf("--history-shards %d: want 1 to 16384", o.HistoryShards)
 	}
 	if pgURL == "" {
 		pgURL = getenv(PostgresURLEnv)
@@ -228,23 +228,23 @@ func Parse(args []string, getenv func(string) string) (Options, *flag.FlagSet, e
 		pgURL = DefaultPostgresURL
 	}
 	if o.Postgres, err = ParsePostgresURL(pgURL); err != nil {
-		return Options{}, fs, err
+		return Options{}, err
 	}
 	for _, db := range []string{o.DB, o.VisibilityDB} {
 		if !validDBName(db) {
-			return Options{}, fs, fmt.Errorf("database name %q: use lower-case letters, digits and _", db)
+			return Options{}, fmt.Errorf("database name %q: use lower-case letters, digits and _", db)
 		}
 	}
 	if o.DB == o.VisibilityDB {
-		return Options{}, fs, errors.New("--db and --visibility-db must differ")
+		return Options{}, errors.New("--db and --visibility-db must differ")
 	}
 	if o.MaxConns < 1 {
-		return Options{}, fs, errors.New("--max-conns must be at least 1")
+		return Options{}, errors.New("--max-conns must be at least 1")
 	}
 	o.Namespaces = []string{"default"}
 	for _, ns := range namespaces {
 		if ns == "" || strings.ContainsAny(ns, " \t\n") {
-			return Options{}, fs, fmt.Errorf("--namespace %q is not a namespace name", ns)
+			return Options{}, fmt.Errorf("--namespace %q is not a namespace name", ns)
 		}
 		if !slices.Contains(o.Namespaces, ns) {
 			o.Namespaces = append(o.Namespaces, ns)
@@ -252,24 +252,24 @@ func Parse(args []string, getenv func(string) string) (Options, *flag.FlagSet, e
 	}
 	if o.Retention < 24*time.Hour {
 		// The server refuses less than a day.
-		return Options{}, fs, fmt.Errorf("--retention %v: at least 24h", o.Retention)
+		return Options{}, fmt.Errorf("--retention %v: at least 24h", o.Retention)
 	}
 	if len(searchAttrs) == 0 {
 		searchAttrs = BankSearchAttributes()
 	}
 	if o.SearchAttributes, err = parseSearchAttributes(searchAttrs); err != nil {
-		return Options{}, fs, err
+		return Options{}, err
 	}
 	if o.DynamicConfig, err = ParseDynamicConfig(dynConfig); err != nil {
-		return Options{}, fs, err
+		return Options{}, err
 	}
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, o.LogLevel) {
-		return Options{}, fs, fmt.Errorf("--log-level %q: want debug, info, warn or error", o.LogLevel)
+		return Options{}, fmt.Errorf("--log-level %q: want debug, info, warn or error", o.LogLevel)
 	}
 	if o.LogFormat != "json" && o.LogFormat != "console" {
-		return Options{}, fs, fmt.Errorf("--log-format %q: want json or console", o.LogFormat)
+		return Options{}, fmt.Errorf("--log-format %q: want json or console", o.LogFormat)
 	}
-	return o, fs, nil
+	return o, nil
 }
 
 func parseServices(s string) ([]string, error) {
@@ -292,19 +292,20 @@ func parseServices(s string) ([]string, error) {
 	return out, nil
 }
 
-// check refuses ports out of range and two listeners of this process on one
-// port; it only looks at the services this process runs.
-func (p Ports) check(services []string) error {
-	type port struct {
-		name string
-		n    int
-	}
-	var used []port
-	add := func(name string, n int, optional bool) {
-		if optional && n == 0 {
-			return
+// Listener is one port this process binds, with the flag that sets it.
+type Listener struct {
+	Flag string
+	Port int
+}
+
+// Listeners are the ports a process running services binds: those of its
+// own services (the others' ports are ignored) and metrics when on.
+func (p Ports) Listeners(services []string) []Listener {
+	var ls []Listener
+	add := func(flag string, port int, optional bool) {
+		if !optional || port != 0 {
+			ls = append(ls, Listener{flag, port})
 		}
-		used = append(used, port{name, n})
 	}
 	for _, svc := range services {
 		switch svc {
@@ -326,19 +327,25 @@ func (p Ports) check(services []string) error {
 		}
 	}
 	add("--metrics-port", p.Metrics, true)
+	return ls
+}
+
+// check refuses ports out of range and two listeners of this process on one
+// port.
+func (p Ports) check(services []string) error {
 	seen := map[int]string{}
-	for _, u := range used {
+	for _, l := range p.Listeners(services) {
 		limit := 65535
-		if strings.Contains(u.name, "membership") {
+		if strings.Contains(l.Flag, "membership") {
 			limit = MaxMembershipPort
 		}
-		if u.n < 1 || u.n > limit {
-			return fmt.Errorf("%s %d: want 1 to %d", u.name, u.n, limit)
+		if l.Port < 1 || l.Port > limit {
+			return fmt.Errorf("%s %d: want 1 to %d", l.Flag, l.Port, limit)
 		}
-		if other, dup := seen[u.n]; dup {
-			return fmt.Errorf("%s and %s are both %d", other, u.name, u.n)
+		if other, dup := seen[l.Port]; dup {
+			return fmt.Errorf("%s and %s are both %d", other, l.Flag, l.Port)
 		}
-		seen[u.n] = u.name
+		seen[l.Port] = l.Flag
 	}
 	return nil
 }

@@ -10,7 +10,7 @@ import (
 func noEnv(string) string { return "" }
 
 func TestParseDefaults(t *testing.T) {
-	o, _, err := Parse(nil, noEnv)
+	o, err := Parse(nil, noEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +44,7 @@ func TestParseDefaults(t *testing.T) {
 }
 
 func TestParseHistoryHost(t *testing.T) {
-	o, _, err := Parse([]string{"--services", "history", "--history-port", "7334", "--history-membership-port", "7034",
+	o, err := Parse([]string{"--services", "history", "--history-port", "7334", "--history-membership-port", "7034",
 		"--history-shards", "8", "--namespace", "bank", "--namespace", "default", "--search-attribute", "X=Int",
 		"--dynamic-config-value", "history.transferProcessorMaxPollRPS=1000",
 		"--dynamic-config-value", `frontend.namespaceRPS={"n":2.5,"list":[1,"a"]}`}, noEnv)
@@ -93,7 +93,7 @@ func TestParseRefuses(t *testing.T) {
 		{"arguments", []string{"history"}, "unexpected arguments"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, _, err := Parse(tc.args, noEnv)
+			_, err := Parse(tc.args, noEnv)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("Parse(%v) = %v, want an error containing %q", tc.args, err, tc.want)
 			}
@@ -104,13 +104,13 @@ func TestParseRefuses(t *testing.T) {
 // A port used by a service this process does not run is no conflict: each
 // process of a cluster binds only its own.
 func TestParsePortsOfOtherServicesIgnored(t *testing.T) {
-	if _, _, err := Parse([]string{"--services", "history", "--frontend-port", "7234"}, noEnv); err != nil {
+	if _, err := Parse([]string{"--services", "history", "--frontend-port", "7234"}, noEnv); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func TestPostgresURL(t *testing.T) {
-	o, _, err := Parse(nil, func(k string) string {
+	o, err := Parse(nil, func(k string) string {
 		if k == PostgresURLEnv {
 			return "postgres://temporal:s3cret@db.internal:6432/admin?sslmode=verify-full&sslrootcert=/ca.pem&application_name=temporal"
 		}
@@ -134,7 +134,7 @@ func TestPostgresURL(t *testing.T) {
 	}
 
 	// The flag wins over the environment.
-	o, _, err = Parse([]string{"--postgres", "postgres://u@h/?sslmode=require"}, func(string) string { return "postgres://x@y/" })
+	o, err = Parse([]string{"--postgres", "postgres://u@h/?sslmode=require"}, func(string) string { return "postgres://x@y/" })
 	if err != nil {
 		t.Fatal(err)
 	}
