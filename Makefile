@@ -110,10 +110,12 @@ test: temporal temporal-cluster fmt-check vet lint
 	@$(MAKE) --no-print-directory fuzz-short
 
 # The cluster's tests run the binary `make temporal-cluster` has just built
-# from these sources (a test run without it builds its own).
+# from these sources (a test run without it builds its own). Only packages
+# with tests are named: `go test -race` builds a package without tests too,
+# and for the main package that is the whole server, race-instrumented.
 test-cluster: temporal-cluster
-	cd $(TEMPORAL_CLUSTER_DIR) && TEMPORAL_CLUSTER_BIN="$(TEMPORAL_CLUSTER)" \
-		$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
+	cd $(TEMPORAL_CLUSTER_DIR) && pkgs=$$($(GO) list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{{end}}' ./...) && \
+		TEMPORAL_CLUSTER_BIN="$(TEMPORAL_CLUSTER)" $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $$pkgs
 
 vet: vet-cluster
 	$(GO) vet ./...
