@@ -120,6 +120,9 @@ func retry(ctx context.Context, what string, fn func(context.Context) error, rep
 func registerNamespaces(ctx context.Context, f *frontendClient, namespaces []string, retention time.Duration,
 	searchAttrs map[string]enumspb.IndexedValueType, report func(string, error)) (changed bool, err error) {
 	for _, ns := range namespaces {
+		// A call that failed on our side may have registered it: "already
+		// exists" after a failure of ours may be our own doing.
+		failedBefore := false
 		err := retry(ctx, "registering namespace "+ns, func(ctx context.Context) error {
 			_, err := f.workflow.RegisterNamespace(ctx, &workflowservice.RegisterNamespaceRequest{
 				Namespace:                        ns,
@@ -132,8 +135,10 @@ func registerNamespaces(ctx context.Context, f *frontendClient, namespaces []str
 				changed = true
 				return nil
 			case errors.As(err, &exists):
+				changed = changed || failedBefore
 				return nil
 			}
+			failedBefore = true
 			return err
 		}, report)
 		if err != nil {

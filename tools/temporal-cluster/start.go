@@ -67,9 +67,9 @@ func runStart(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 		// Start returns once every service has started (joined its ring and
-		// opened its listener).
+		// opened its listener); on failure it has already stopped the ones
+		// that had (fx rolls back), so there is nothing to stop here.
 		if err := server.Start(); err != nil {
-			_ = server.Stop()
 			return fmt.Errorf("starting services %v: %w", serverServices, err)
 		}
 		defer func() {
