@@ -6,6 +6,7 @@ require (
 	github.com/jackc/pgx/v5 v5.7.4
 	github.com/temporalio/ui-server/v2 v2.42.1
 	go.temporal.io/api v1.53.0
+	go.temporal.io/sdk v1.37.0
 	go.temporal.io/server v1.29.1
 	google.golang.org/grpc v1.72.2
 	google.golang.org/protobuf v1.36.6
@@ -136,7 +137,6 @@ require (
 	go.opentelemetry.io/otel/sdk/metric v1.35.0 // indirect
 	go.opentelemetry.io/otel/trace v1.35.0 // indirect
 	go.opentelemetry.io/proto/otlp v1.5.0 // indirect
-	go.temporal.io/sdk v1.37.0 // indirect
 	go.uber.org/atomic v1.11.0 // indirect
 	go.uber.org/dig v1.18.1 // indirect
 	go.uber.org/fx v1.23.0 // indirect
