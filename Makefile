@@ -18,6 +18,13 @@ GOBIN_DIR := $(shell gobin=$$($(GO) env GOBIN); if [ -n "$$gobin" ]; then echo "
 TEMPORAL_VERSION := 1.5.1
 TEMPORAL := $(GOBIN_DIR)/temporal
 
+# The production-shaped Temporal server (tools/temporal-cluster, a module of
+# its own). Built from this checkout's sources; the binary carries a hash of
+# them (and of the Go version) and is rebuilt when they change. With the
+# Temporal CLI built first, most of the server is already in the build cache.
+TEMPORAL_CLUSTER := $(GOBIN_DIR)/temporal-cluster
+TEMPORAL_CLUSTER_DIR := tools/temporal-cluster
+
 # Newest golangci-lint v2 known to build with Go 1.26.
 GOLANGCI_LINT_VERSION := v2.15.0
 GOLANGCI_LINT := $(GOBIN_DIR)/golangci-lint
@@ -47,7 +54,7 @@ FUZZ_TARGETS := \
 # would die of SIGPIPE, and pipefail would turn a match into a failure.
 built_from = $(GO) version -m "$(1)" 2>/dev/null | grep -E '^[[:space:]]+mod[[:space:]]+$(2)[[:space:]]+$(3)([[:space:]]|$$)' >/dev/null
 
-.PHONY: help build devstack temporal run test vet fmt fmt-check fuzz-short lint golangci-lint workflowcheck verify clean bench bench-quick bench-store bench-statements chaos browser-deps screenshots
+.PHONY: help build devstack temporal temporal-cluster run test test-cluster vet vet-cluster fmt fmt-check fuzz-short lint lint-cluster golangci-lint workflowcheck verify clean bench bench-quick bench-store bench-statements chaos browser-deps screenshots
 
 help:
 	@echo "make build      build bin/bank"
@@ -62,6 +69,7 @@ help:
 	@echo "make chaos      fault runs: every part killed and restarted twice, invariants checked (~6 min)"
 	@echo "make temporal   build the Temporal CLI $(TEMPORAL_VERSION) into $(GOBIN_DIR) (first time only)"
 	@echo "make screenshots the console's screens in docs/img (a browser run against a bank it starts)"
+	@echo "make temporal-cluster  build the production-shaped Temporal server into $(GOBIN_DIR) (when its sources change)"
 	@echo "make clean      remove bin/"
 
 build:
@@ -81,18 +89,48 @@ temporal:
 	$(GO) install -v github.com/temporalio/cli/cmd/temporal@v$(TEMPORAL_VERSION); \
 	echo "installed $(TEMPORAL)"
 
+# The hash covers what goes into the binary: the module's non-test sources,
+# go.mod, go.sum, embedded files and the Go version. The build writes a
+# temporary file and renames it, so checkouts building at once never leave a
+# half-written binary.
+temporal-cluster:
+	@hash=$$( { $(GO) version; cd $(TEMPORAL_CLUSTER_DIR) && find . -type f \( -name '*.go' ! -name '*_test.go' \
+		-o -name go.mod -o -name go.sum -o -name '*.txt' \) | LC_ALL=C sort | xargs sha256sum; } | sha256sum | cut -c1-16 ); \
+	if [ "$$("$(TEMPORAL_CLUSTER)" version 2>/dev/null | sed -n 's/^temporal-cluster source=\([^ ]*\).*/\1/p')" = "$$hash" ]; then \
+		exit 0; \
+	fi; \
+	echo "building temporal-cluster $$hash into $(GOBIN_DIR)..."; \
+	mkdir -p "$(GOBIN_DIR)"; \
+	tmp="$(TEMPORAL_CLUSTER).tmp.$$$$"; \
+	(cd $(TEMPORAL_CLUSTER_DIR) && $(GO) build -ldflags "-X main.sourceHash=$$hash" -o "$$tmp" .) || { rm -f "$$tmp"; exit 1; }; \
+	mv -f "$$tmp" "$(TEMPORAL_CLUSTER)"; \
+	echo "installed $(TEMPORAL_CLUSTER)"
+
 # bin/devstack checks PostgreSQL, RabbitMQ and Redis, starts a Temporal dev
 # server when none answers on TEMPORAL_ADDRESS, runs `bin/bank migrate` and
 # `bin/bank operator create`, then `bin/bank all` until Ctrl-C.
 run: build devstack temporal
 	./bin/devstack
 
-test: temporal fmt-check vet lint verify browser-deps
+test: temporal temporal-cluster fmt-check vet lint verify browser-deps
 	BANK_BROWSER_TESTS=1 $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
+	@$(MAKE) --no-print-directory test-cluster
 	@$(MAKE) --no-print-directory fuzz-short
 
-vet:
+# The cluster's tests run the binary `make temporal-cluster` has just built
+# from these sources (a test run without it builds its own). Only packages
+# with tests are named: `go test -race` builds a package without tests too,
+# and for the main package that is the whole server, race-instrumented.
+test-cluster: temporal-cluster
+	cd $(TEMPORAL_CLUSTER_DIR) && pkgs=$$($(GO) list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{{end}}' ./...) && \
+		TEMPORAL_CLUSTER_BIN="$(TEMPORAL_CLUSTER)" $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $$pkgs
+
+vet: vet-cluster
 	$(GO) vet ./...
+
+# tools/ holds modules of their own, which ./... at the root does not reach.
+vet-cluster:
+	cd $(TEMPORAL_CLUSTER_DIR) && $(GO) vet ./...
 
 fmt:
 	gofmt -w .
@@ -125,7 +163,10 @@ workflowcheck:
 		$(GO) install go.temporal.io/sdk/contrib/tools/workflowcheck@$(WORKFLOWCHECK_VERSION); \
 	fi
 
-lint: fmt-check golangci-lint workflowcheck
+lint-cluster: golangci-lint
+	cd $(TEMPORAL_CLUSTER_DIR) && "$(GOLANGCI_LINT)" run --allow-serial-runners --config ../../.golangci.yml ./...
+
+lint: fmt-check golangci-lint workflowcheck lint-cluster
 	"$(GOLANGCI_LINT)" run --allow-serial-runners ./...
 	"$(WORKFLOWCHECK)" ./workflows/...
 
