@@ -37,6 +37,36 @@ const (
 	CodeInternal          Code = "INTERNAL"
 )
 
+// finalCodes are the codes of final answers: the request was refused for
+// what it is or what the bank holds, and asking again cannot change that.
+// Anything else (a timeout, an outage, a bug) may succeed when retried.
+var finalCodes = map[Code]bool{
+	CodeValidation:        true,
+	CodeNotFound:          true,
+	CodeEmailTaken:        true,
+	CodeKYCFailed:         true,
+	CodeIdentityInUse:     true,
+	CodeIdempotencyReused: true,
+	CodeInsufficientFunds: true,
+	CodeSingleLimit:       true,
+	CodeReceiverLimit:     true,
+	CodeSameAccount:       true,
+	CodeTierNotHigher:     true,
+}
+
+// Final reports whether an error with this code is a final answer, one that
+// retrying cannot change (workflows fail with it rather than retry).
+func (c Code) Final() bool { return finalCodes[c] }
+
+// FinalCodes lists the codes of final answers, in no particular order.
+func FinalCodes() []Code {
+	out := make([]Code, 0, len(finalCodes))
+	for c := range finalCodes {
+		out = append(out, c)
+	}
+	return out
+}
+
 // Error is the one error type that crosses package borders with a code.
 // Message is safe to show to the caller: it never holds secrets or PII.
 type Error struct {
