@@ -38,6 +38,33 @@ var statusOf = map[bank.Code]int{
 	bank.CodeInternal:          http.StatusInternalServerError,
 }
 
+// messages is the one table from error code to what the caller is told when
+// only the code is known: a refusal a workflow came back with, or one
+// stored under a key. Errors that carry their own message (validation,
+// the stores' NOT_FOUND) say it themselves.
+var messages = map[bank.Code]string{
+	bank.CodeNotFound:          "account not found",
+	bank.CodeValidation:        "the request is not valid for this operation",
+	bank.CodeIdempotencyReused: "this reference was already used for a different request; use a new reference",
+	bank.CodeSameAccount:       "the sending and receiving accounts are the same",
+	bank.CodeSingleLimit:       "the amount exceeds the sending account's single transaction limit",
+	bank.CodeInsufficientFunds: "the sending account's balance is too low",
+	bank.CodeReceiverLimit:     "the credit would lift the receiving account above its maximum balance",
+	bank.CodeEmailTaken:        "a user with this email already exists",
+	bank.CodeIdentityInUse:     "this identity number already belongs to another user",
+	bank.CodeKYCFailed:         "the KYC evidence could not be verified, or what is on file does not allow this tier (TIER_3 needs a verified BVN or NIN first)",
+	bank.CodeTierNotHigher:     "only upgrades are possible",
+}
+
+// refusal is the caller-safe error for a bare code.
+func refusal(code bank.Code) error {
+	msg, ok := messages[code]
+	if !ok {
+		msg = "the request was refused"
+	}
+	return bank.Errorf(code, "%s", msg)
+}
+
 // Problem is an RFC 9457 problem details object with our stable code.
 type Problem struct {
 	Type   string `json:"type"`

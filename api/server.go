@@ -16,9 +16,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/bankcore/bank/bank"
-	"github.com/bankcore/bank/internal/handoff"
 	"github.com/bankcore/bank/internal/metrics"
-	"github.com/bankcore/bank/internal/postgres"
 	"github.com/bankcore/bank/internal/token"
 )
 
@@ -40,7 +38,7 @@ type Ledger interface {
 	ByKey(ctx context.Context, keyOwner, reference string) (bank.Transfer, error)
 	// LookupTransfer reads both accounts of a transfer and what is stored
 	// under its key, in one round trip.
-	LookupTransfer(ctx context.Context, keyOwner, reference, from, to string) (postgres.TransferLookup, error)
+	LookupTransfer(ctx context.Context, keyOwner, reference, from, to string) (bank.TransferLookup, error)
 	Entries(ctx context.Context, accountNumber string, limit int, before int64) ([]bank.Entry, int64, error)
 }
 
@@ -67,10 +65,10 @@ type Deps struct {
 	BcryptCost       int
 	RegistrationWait time.Duration
 	TransferWait     time.Duration // how long POST /transfers waits before 202
-	// Outcomes is set where this process also runs the transfers worker:
-	// the posting activity hands its outcome to the waiting handler (see
-	// package handoff). nil = always wait on the workflow.
-	Outcomes          *handoff.Hub
+	// Answers is set where this process also runs the transfers worker:
+	// the workflow hands its answer to the waiting handler. nil = no
+	// in-process answer: wait on the workflow and the stored row.
+	Answers           Answers
 	SystemAccount     string // the funding account deposits come from
 	RateRegister      int    // per minute per client address; 0 = off
 	RateLoginFailures int    // per minute per email and per address; 0 = off

@@ -6,6 +6,8 @@ package bank
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 )
 
 // Code is a stable, UPPER_SNAKE error code. Clients switch on it; the REST
@@ -58,14 +60,9 @@ var finalCodes = map[Code]bool{
 // retrying cannot change (workflows fail with it rather than retry).
 func (c Code) Final() bool { return finalCodes[c] }
 
-// FinalCodes lists the codes of final answers, in no particular order.
-func FinalCodes() []Code {
-	out := make([]Code, 0, len(finalCodes))
-	for c := range finalCodes {
-		out = append(out, c)
-	}
-	return out
-}
+// FinalCodes lists the codes of final answers, sorted (workflow code that
+// records them needs one order).
+func FinalCodes() []Code { return slices.Sorted(maps.Keys(finalCodes)) }
 
 // Error is the one error type that crosses package borders with a code.
 // Message is safe to show to the caller: it never holds secrets or PII.

@@ -250,7 +250,7 @@ func TestTransferHistoriesShowTheirCase(t *testing.T) {
 			events := loadHistoryFile(t, transferHistoryPath(tc)).GetEvents()
 
 			var local []string
-			workflowTasks := 0
+			workflowTasks, shape := 0, 0
 			for _, ev := range events {
 				if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil {
 					t.Errorf("regular activity %s scheduled; the transfer's activities are local", a.GetActivityType().GetName())
@@ -259,6 +259,15 @@ func TestTransferHistoriesShowTheirCase(t *testing.T) {
 					workflowTasks++
 				}
 				m := ev.GetMarkerRecordedEventAttributes()
+				if m != nil && m.GetMarkerName() == "Version" {
+					var changeID string
+					if err := dc.FromPayloads(m.GetDetails()["change-id"], &changeID); err != nil || changeID != "transfer-shape" {
+						t.Errorf("version marker of change %q (%v), want transfer-shape", changeID, err)
+					}
+					if err := dc.FromPayloads(m.GetDetails()["version"], &shape); err != nil {
+						t.Fatalf("decoding the version marker: %v", err)
+					}
+				}
 				if m == nil || m.GetMarkerName() != "LocalActivity" {
 					continue
 				}
@@ -273,6 +282,9 @@ func TestTransferHistoriesShowTheirCase(t *testing.T) {
 			}
 			if workflowTasks != 1 {
 				t.Errorf("%d workflow tasks, want the transfer done in one", workflowTasks)
+			}
+			if shape != tc.Shape {
+				t.Errorf("recorded with transfer-shape %d, want %d", shape, tc.Shape)
 			}
 
 			started := events[0].GetWorkflowExecutionStartedEventAttributes()
@@ -307,6 +319,12 @@ func TestTransferHistoriesShowTheirCase(t *testing.T) {
 			app := last.GetWorkflowExecutionFailedEventAttributes().GetFailure().GetApplicationFailureInfo()
 			if app.GetType() != string(tc.Outcome) || !app.GetNonRetryable() {
 				t.Errorf("failure type %q non-retryable %v, want %s non-retryable", app.GetType(), app.GetNonRetryable(), tc.Outcome)
+			}
+			if tc.NotStored {
+				if app.GetDetails() != nil {
+					t.Errorf("a failure that stored nothing carries a detail: %v", app.GetDetails())
+				}
+				return
 			}
 			var detail activities.TransferRefusal
 			if err := dc.FromPayloads(app.GetDetails(), &detail); err != nil {

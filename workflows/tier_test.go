@@ -14,8 +14,6 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
-	"go.temporal.io/sdk/temporal"
-	"go.temporal.io/sdk/testsuite"
 
 	"github.com/bankcore/bank/activities"
 	"github.com/bankcore/bank/bank"
@@ -69,10 +67,8 @@ var tierIdentityKey = []byte("tier-test-identity-key")
 // tierHarness runs UpgradeTier with every activity mocked by the real
 // activity over a store function; a test swaps the functions before run.
 type tierHarness struct {
-	t     *testing.T
-	env   *testsuite.TestWorkflowEnvironment
-	calls *calls
-	in    workflows.UpgradeTierInput
+	wfRun
+	in workflows.UpgradeTierInput
 
 	verify  func(n int, k bank.KYC) error
 	claim   func(n int, userID string, typ bank.KYCType, numberHMAC []byte) ([]bank.KYCType, error)
@@ -93,13 +89,8 @@ var wantQueue = map[string]string{
 
 func newTierHarness(t *testing.T, in workflows.UpgradeTierInput, dc converter.DataConverter) *tierHarness {
 	t.Helper()
-	var suite testsuite.WorkflowTestSuite
-	env := suite.NewTestWorkflowEnvironment()
-	if dc != nil {
-		env.SetDataConverter(dc)
-	}
-	env.SetStartTime(startTime)
-	env.SetTestTimeout(10 * time.Second)
+	r := newRun(t, dc, startTime)
+	env := r.env
 	env.SetStartWorkflowOptions(client.StartWorkflowOptions{
 		ID: workflows.TierUpgradeID(in.AccountNumber, in.RequestID), TaskQueue: workflows.QueueAccounts,
 	})
@@ -112,7 +103,7 @@ func newTierHarness(t *testing.T, in workflows.UpgradeTierInput, dc converter.Da
 	env.SetActivityTaskQueue(workflows.QueueAccounts, accActs.UpgradeTier)
 	env.SetActivityTaskQueue(workflows.QueueNotify, evtActs.PublishEvent)
 
-	h := &tierHarness{t: t, env: env, calls: &calls{}, in: in, queues: map[string][]string{}}
+	h := &tierHarness{wfRun: r, in: in, queues: map[string][]string{}}
 	h.verify = func(int, bank.KYC) error { return nil }
 	h.claim = func(_ int, _ string, typ bank.KYCType, _ []byte) ([]bank.KYCType, error) {
 		if typ == bank.KYCIDCard {
@@ -160,10 +151,7 @@ func (h *tierHarness) record(ctx context.Context, name string, in any) int {
 
 func (h *tierHarness) run() {
 	h.t.Helper()
-	h.env.ExecuteWorkflow(workflows.UpgradeTier, h.in)
-	if !h.env.IsWorkflowCompleted() {
-		h.t.Fatal("workflow did not complete")
-	}
+	h.execute(workflows.UpgradeTier, h.in)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for name, queues := range h.queues {
@@ -177,44 +165,18 @@ func (h *tierHarness) run() {
 
 func (h *tierHarness) result() workflows.UpgradeTierResult {
 	h.t.Helper()
-	if err := h.env.GetWorkflowError(); err != nil {
-		h.t.Fatalf("workflow failed: %v", err)
-	}
 	var res workflows.UpgradeTierResult
-	if err := h.env.GetWorkflowResult(&res); err != nil {
-		h.t.Fatal(err)
-	}
+	h.resultInto(&res)
 	return res
 }
 
 // refusal asserts the workflow failed with a non-retryable application
-// error typed by code, which the API maps with activities.CodeOf, and whose
-// message does not carry the KYC number.
+// error typed by code, and that its message does not carry the KYC number.
 func (h *tierHarness) refusal(code bank.Code) {
 	h.t.Helper()
-	err := h.env.GetWorkflowError()
-	if err == nil {
-		h.t.Fatalf("workflow completed, want %s", code)
-	}
-	var appErr *temporal.ApplicationError
-	if !errors.As(err, &appErr) {
-		h.t.Fatalf("workflow error %v is not an application error", err)
-	}
-	if appErr.Type() != string(code) || !appErr.NonRetryable() {
-		h.t.Errorf("application error type %q non-retryable %v, want %s non-retryable", appErr.Type(), appErr.NonRetryable(), code)
-	}
-	if got := activities.CodeOf(err); got != code {
-		h.t.Errorf("CodeOf(workflow error) = %q, want %s", got, code)
-	}
-	if strings.Contains(err.Error(), h.in.KYC.Number) {
+	h.failure(code)
+	if err := h.env.GetWorkflowError(); strings.Contains(err.Error(), h.in.KYC.Number) {
 		h.t.Errorf("failure %q carries the KYC number", err.Error())
-	}
-}
-
-func (h *tierHarness) assertCalls(want ...string) {
-	h.t.Helper()
-	if got := h.calls.names(); !slices.Equal(got, want) {
-		h.t.Errorf("activities called = %v, want %v", got, want)
 	}
 }
 

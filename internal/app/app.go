@@ -147,11 +147,11 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, roles Ro
 	}
 
 	// Where the API and the transfers worker share a process, eagerly
-	// started transfers run here, and their outcome goes straight to the
-	// waiting handler once the event is confirmed (package handoff).
-	var outcomes *handoff.Hub
-	if roles.API && roles.Worker {
-		outcomes = handoff.New()
+	// started transfers run here, and the workflow hands its answer
+	// straight to the waiting handler (package handoff).
+	var answers *handoff.Hub
+	if roles.API && roles.Worker && cfg.InProcessAnswer {
+		answers = handoff.New()
 	}
 	if roles.Worker {
 		ws := workers.New(a.temporal, workers.Activities{
@@ -162,8 +162,9 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, roles Ro
 				IdentityKey: []byte(cfg.IdentityKey),
 			},
 			Accounts: &activities.Accounts{Accounts: accounts},
-			Events:   &activities.Events{Publisher: a.publisher, Outcomes: outcomes},
-			Ledger:   &activities.Ledger{Ledger: ledger, Outcomes: outcomes},
+			Events:   &activities.Events{Publisher: a.publisher},
+			Ledger:   &activities.Ledger{Ledger: ledger},
+			Answers:  &activities.Answers{Caller: callerOf(answers)},
 		}, workers.Options{MaxConcurrentActivities: cfg.WorkerConcurrency})
 		a.goRun("workers", func() error { return workers.Run(runCtx, ws) })
 	}
@@ -173,6 +174,10 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, roles Ro
 		// One Redis PSUBSCRIBE per API process, shared by every WebSocket.
 		hub := fanout.NewHub(a.redis, cfg.RedisPrefix, logger.With("component", "hub"))
 		a.goRun("fanout hub", func() error { return hub.Run(runCtx) })
+		var inProcess api.Answers
+		if answers != nil {
+			inProcess = answers
+		}
 		handler := api.New(api.Deps{
 			Logger:        logger.With("component", "api"),
 			Users:         users,
@@ -201,7 +206,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, roles Ro
 			BcryptCost:        cfg.BcryptCost,
 			RegistrationWait:  cfg.RegistrationWait,
 			TransferWait:      cfg.TransferWait,
-			Outcomes:          outcomes,
+			Answers:           inProcess,
 			SystemAccount:     postgres.SystemAccountNumber,
 			RateRegister:      cfg.RateRegister,
 			RateLoginFailures: cfg.RateLoginFailures,
@@ -362,4 +367,13 @@ func (a *App) closeClients() {
 	if a.metrics != nil {
 		_ = a.metrics.Close()
 	}
+}
+
+// callerOf is the hub as the activity sees it; nil when there is none (an
+// interface holding a nil *Hub would not be nil).
+func callerOf(h *handoff.Hub) activities.Caller {
+	if h == nil {
+		return nil
+	}
+	return h
 }

@@ -45,6 +45,7 @@ type Config struct {
 	WorkerConcurrency  int
 	MaxInFlight        int // BANK_MAX_INFLIGHT: requests one API instance works on at once; 0 = no limit
 	UICodecCORSOrigins []string
+	InProcessAnswer    bool // BANK_IN_PROCESS_ANSWER: a transfer's workflow answers the handler in the same process
 }
 
 // Dev defaults, public on purpose (the contract names them). Each one that
@@ -91,6 +92,7 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 		DatabaseMaxConns:  int32(r.integer("DATABASE_MAX_CONNS", 20)),
 		WorkerConcurrency: r.integer("WORKER_CONCURRENCY", 64),
 		MaxInFlight:       r.integer("BANK_MAX_INFLIGHT", 256),
+		InProcessAnswer:   r.boolean("BANK_IN_PROCESS_ANSWER", true),
 	}
 	c.AuthDatabaseURL = r.str("AUTH_DATABASE_URL", c.DatabaseURL)
 	c.LedgerDatabaseURL = r.str("LEDGER_DATABASE_URL", c.DatabaseURL)

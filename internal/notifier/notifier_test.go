@@ -45,7 +45,7 @@ func newEnv(t *testing.T) *testEnv {
 // list returns every stored notification of a user.
 func (e *testEnv) list(t *testing.T, userID string) []bank.Notification {
 	t.Helper()
-	ns, _, err := e.store.List(ctxFor(t), userID, postgres.MaxNotificationsPage, "")
+	ns, _, err := e.store.List(ctxFor(t), userID, bank.MaxNotificationsPage, "")
 	if err != nil {
 		t.Fatalf("List: %v", err)
 	}

@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -26,7 +25,6 @@ const SystemAccountNumber = "0000000000"
 type lockedAccount struct {
 	party  bank.Party
 	number string
-	owner  string
 }
 
 // lockSQL takes both accounts' row locks in id order, so opposite
@@ -108,13 +106,13 @@ func (l *Ledger) post(ctx context.Context, req bank.TransferRequest) (bank.Trans
 	if err != nil {
 		return bank.Transfer{}, err
 	}
-	if req.Kind == bank.KindTransfer && (from.owner != req.KeyOwner || to.party.System) {
-		// A customer sends only from their own account, and only to a
-		// customer account: the funding account is nobody's to pay into.
-		return bank.Transfer{}, bank.Errorf(bank.CodeNotFound, "account not found")
+	// The API checked both ends before it started the workflow; under the
+	// locks they are checked again, by the same rules.
+	if err := bank.CheckSender(req, &from.party); err != nil {
+		return bank.Transfer{}, err
 	}
-	if req.Kind == bank.KindDeposit && !from.party.System {
-		return bank.Transfer{}, errors.New("deposits come from the system account")
+	if err := bank.CheckReceiver(req, &to.party); err != nil {
+		return bank.Transfer{}, err
 	}
 
 	code := bank.CheckTransfer(from.party, to.party, req.Amount)
@@ -128,7 +126,7 @@ func (l *Ledger) post(ctx context.Context, req bank.TransferRequest) (bank.Trans
 	t := bank.Transfer{
 		ID: uuid.NewString(), Kind: req.Kind, KeyOwner: req.KeyOwner, Reference: req.Reference,
 		RequestHash: req.Hash(), FromAccount: from.number, ToAccount: to.number,
-		FromOwnerID: from.owner, ToOwnerID: to.owner, Amount: req.Amount, Narration: req.Narration,
+		FromOwnerID: from.party.OwnerID, ToOwnerID: to.party.OwnerID, Amount: req.Amount, Narration: req.Narration,
 		Status: status, FailureCode: code, CreatedBy: req.CreatedBy,
 	}
 	fromAfter, toAfter := from.party.Balance-t.Amount, to.party.Balance+t.Amount
@@ -163,7 +161,7 @@ func (l *Ledger) post(ctx context.Context, req bank.TransferRequest) (bank.Trans
 	if err != nil {
 		return bank.Transfer{}, err
 	}
-	if !bytes.Equal(stored.RequestHash, t.RequestHash) {
+	if bank.UseOfKey(&stored, t.RequestHash) == bank.KeyReused {
 		return bank.Transfer{}, bank.Errorf(bank.CodeIdempotencyReused, "this reference was used for a different request")
 	}
 	return stored, nil
@@ -184,7 +182,7 @@ func scanLocked(br pgx.BatchResults, fromNumber, toNumber string) (from, to lock
 			return from, to, fmt.Errorf("lock accounts: %w", err)
 		}
 		if owner.Valid {
-			a.owner = owner.UUID.String()
+			a.party.OwnerID = owner.UUID.String()
 		}
 		if a.number == fromNumber {
 			from, found = a, found|1
@@ -347,17 +345,11 @@ func (l *Ledger) RunAudit(ctx context.Context) (Audit, error) {
 	return a, err
 }
 
-// TransferLookup is what POST /transfers reads before it starts a workflow.
-type TransferLookup struct {
-	From, To *bank.Account  // nil when there is no such customer account
-	Stored   *bank.Transfer // the transfer already under the key, if any
-}
-
 // LookupTransfer reads both accounts and the transfer under (key owner,
 // reference) in one round trip: three statements in one batch, each the
 // one ByNumber or ByKey runs alone.
-func (l *Ledger) LookupTransfer(ctx context.Context, keyOwner, reference, from, to string) (TransferLookup, error) {
-	var out TransferLookup
+func (l *Ledger) LookupTransfer(ctx context.Context, keyOwner, reference, from, to string) (bank.TransferLookup, error) {
+	var out bank.TransferLookup
 	b := &pgx.Batch{}
 	account := func(number string, dst **bank.Account) {
 		if !bank.ValidAccountNumber(number) {
@@ -396,7 +388,7 @@ func (l *Ledger) LookupTransfer(ctx context.Context, keyOwner, reference, from, 
 		return out, nil
 	}
 	if err := l.pool.SendBatch(ctx, b).Close(); err != nil {
-		return TransferLookup{}, err
+		return bank.TransferLookup{}, err
 	}
 	return out, nil
 }

@@ -46,7 +46,6 @@ import (
 	"go.temporal.io/api/temporalproto"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
@@ -127,6 +126,7 @@ func run(outDir, cliPath string, match *regexp.Regexp) error {
 	workers[3].RegisterWorkflowWithOptions(workflows.Transfer, workflow.RegisterOptions{Name: workflows.DepositWorkflow})
 	workers[3].RegisterActivity(&activities.Ledger{Ledger: fakeLedger{}})
 	workers[3].RegisterActivity(&activities.Events{Publisher: fakePublisher{}})
+	workers[3].RegisterActivity(&activities.Answers{})
 	for _, w := range workers {
 		if err := w.Start(); err != nil {
 			return err
@@ -177,7 +177,7 @@ func record(ctx context.Context, c client.Client, tc fixture.Case, outDir string
 		return fmt.Errorf("want success, got %w", err)
 	case tc.Outcome == "" && (res.User.ID != tc.UserID || res.Account.AccountNumber != tc.AccountNumber):
 		return fmt.Errorf("unexpected result: user %q, account %q", res.User.ID, res.Account.AccountNumber)
-	case tc.Outcome != "" && activities.CodeOf(err) != tc.Outcome:
+	case tc.Outcome != "" && workflows.CodeOf(err) != tc.Outcome:
 		return fmt.Errorf("want failure %s, got %w", tc.Outcome, err)
 	}
 	return writeHistory(ctx, c, run, tc.Name, outDir)
@@ -186,21 +186,12 @@ func record(ctx context.Context, c client.Client, tc fixture.Case, outDir string
 // recordTransfer runs one transfer case as the API starts it, checks its
 // outcome and writes its history.
 func recordTransfer(ctx context.Context, c client.Client, tc fixture.TransferCase, outDir string) error {
-	req := tc.Request
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       tc.WorkflowID(),
-		TaskQueue:                workflows.QueueTransfers,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		EnableEagerStart:         true,
-		WorkflowExecutionTimeout: time.Minute,
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			workflows.AttrReference.ValueSet(req.Reference),
-			workflows.AttrFromAccount.ValueSet(req.FromAccount),
-			workflows.AttrToAccount.ValueSet(req.ToAccount),
-			workflows.AttrUserID.ValueSet(req.CreatedBy),
-		),
-	}, tc.Workflow, workflows.TransferInput{Request: req})
+	opts, typ := workflows.StartTransfer(tc.Request)
+	if opts.ID != tc.WorkflowID() || typ != tc.Workflow {
+		return fmt.Errorf("the API would start %s as %s, the case says %s", opts.ID, typ, tc.Workflow)
+	}
+	opts.WorkflowExecutionTimeout = time.Minute
+	run, err := c.ExecuteWorkflow(ctx, opts, typ, workflows.TransferInput{Request: tc.Request})
 	if err != nil {
 		return err
 	}
@@ -211,7 +202,7 @@ func recordTransfer(ctx context.Context, c client.Client, tc fixture.TransferCas
 		return fmt.Errorf("want success, got %w", err)
 	case tc.Outcome == "" && (res.Transfer.ID != tc.TransferID || res.Transfer.Status != bank.StatusCompleted):
 		return fmt.Errorf("unexpected result: transfer %q, status %s", res.Transfer.ID, res.Transfer.Status)
-	case tc.Outcome != "" && activities.CodeOf(err) != tc.Outcome:
+	case tc.Outcome != "" && workflows.CodeOf(err) != tc.Outcome:
 		return fmt.Errorf("want failure %s, got %w", tc.Outcome, err)
 	}
 	return writeHistory(ctx, c, run, tc.Name, outDir)
@@ -301,10 +292,14 @@ type fakeLedger struct{}
 func (fakeLedger) Post(_ context.Context, req bank.TransferRequest) (bank.Transfer, error) {
 	for _, tc := range fixture.TransferCases {
 		if tc.Request.KeyOwner == req.KeyOwner && tc.Request.Reference == req.Reference {
-			if !bytes.Equal(tc.Request.Hash(), req.Hash()) {
+			if tc.NotStored {
+				return bank.Transfer{}, bank.Errorf(tc.Outcome, "as the ledger says it")
+			}
+			stored := tc.Stored(time.Now().UTC())
+			if bank.UseOfKey(&stored, req.Hash()) == bank.KeyReused {
 				return bank.Transfer{}, bank.Errorf(bank.CodeIdempotencyReused, "this reference was used for a different request")
 			}
-			return tc.Stored(time.Now().UTC()), nil
+			return stored, nil
 		}
 	}
 	return bank.Transfer{}, bank.Errorf(bank.CodeNotFound, "account not found")

@@ -12,7 +12,6 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/bankcore/bank/activities"
 	"github.com/bankcore/bank/bank"
 	"github.com/bankcore/bank/workflows"
 )
@@ -44,11 +43,8 @@ func (s *Server) upgradeTier(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	acc, err := s.ownedCustomerAccount(r, chi.URLParam(r, "number"))
+	acc, err := s.ownAccount(r, chi.URLParam(r, "number"))
 	if err != nil {
-		if bank.ErrorCode(err) == bank.CodeNotFound {
-			err = bank.Errorf(bank.CodeNotFound, "account not found")
-		}
 		writeError(w, r, err)
 		return
 	}
@@ -100,8 +96,8 @@ func (s *Server) upgradeTier(w http.ResponseWriter, r *http.Request) {
 			"account_number": acc.AccountNumber, "tier": acc.Tier, "requested_tier": target, "status": "PENDING",
 		})
 	default:
-		if code := activities.CodeOf(err); code != "" {
-			writeError(w, r, bank.Errorf(code, "%s", upgradeMessage(code)))
+		if code := workflows.CodeOf(err); code != "" {
+			writeError(w, r, refusal(code))
 			return
 		}
 		writeError(w, r, err)
@@ -116,23 +112,20 @@ func (s *Server) upgradeRan(ctx context.Context, wfID string) bool {
 	return !errors.As(err, &notFound)
 }
 
-func upgradeMessage(code bank.Code) string {
-	switch code {
-	case bank.CodeKYCFailed:
-		return "the evidence could not be verified, or TIER_3 needs a verified BVN or NIN on file first"
-	case bank.CodeTierNotHigher:
-		return "only upgrades are possible"
-	case bank.CodeIdentityInUse:
-		return "this identity number already belongs to another user"
-	case bank.CodeValidation:
-		return "the evidence is not the kind this tier needs"
-	}
-	return "the upgrade was refused"
-}
-
 func tierSearchAttributes(accountNumber, userID string) temporal.SearchAttributes {
 	return temporal.NewSearchAttributes(
 		workflows.AttrFromAccount.ValueSet(accountNumber),
 		workflows.AttrUserID.ValueSet(userID),
 	)
+}
+
+// ownAccount loads an account the caller owns: only the owner upgrades it.
+// Another's account and a missing one get the very same answer, so the
+// answer never tells which account numbers exist. Errors: NOT_FOUND.
+func (s *Server) ownAccount(r *http.Request, number string) (bank.Account, error) {
+	a, err := s.d.Accounts.ByNumber(r.Context(), number)
+	if bank.ErrorCode(err) == bank.CodeNotFound || (err == nil && a.OwnerID != principal(r).UserID) {
+		return bank.Account{}, bank.Errorf(bank.CodeNotFound, "account not found")
+	}
+	return a, err
 }
