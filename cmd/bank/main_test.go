@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bankcore/bank/internal/app"
+	"github.com/bankcore/bank/app"
 )
 
 func TestParseRoles(t *testing.T) {
