@@ -14,7 +14,7 @@ import (
 )
 
 // Every movement of money (transfers, deposits) goes the same way through
-// the edge: the handler checks the request and both ends, then postMoney
+// the edge: postMoney decodes and checks the request and both ends, then
 // answers it from what its key holds, or starts its workflow and waits for
 // the answer the workflow gives.
 
@@ -37,13 +37,54 @@ type Answers interface {
 // posting committed while it goes on running.
 const handOffGrace = 250 * time.Millisecond
 
-// postMoney answers req, whose request and ends the handler has checked:
-// from what its key already holds (stored: a replay, answered from Postgres
-// without Temporal), else by running its workflow.
-func (s *Server) postMoney(w http.ResponseWriter, r *http.Request, req bank.TransferRequest, stored *bank.Transfer) {
+// postMoney is the handler of a movement of money whose body is a T, which
+// parse makes a request of.
+func postMoney[T any](s *Server, parse func(*http.Request, T) (bank.TransferRequest, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var body T
+		if err := decodeJSON(w, r, &body); err != nil {
+			writeError(w, r, err)
+			return
+		}
+		req, err := parse(r, body)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		s.post(w, r, req)
+	}
+}
+
+// post answers req: after checking both ends, from what its key already
+// holds (a replay, answered from Postgres without Temporal), else by running
+// its workflow.
+func (s *Server) post(w http.ResponseWriter, r *http.Request, req bank.TransferRequest) {
+	// Both accounts and the key in one round trip. The funding account is
+	// the system's, never a customer's: a deposit looks up the receiver only.
+	from := req.FromAccount
+	if req.Kind == bank.KindDeposit {
+		from = ""
+	}
+	look, err := s.d.Ledger.LookupTransfer(r.Context(), req.KeyOwner, req.Reference, from, req.ToAccount)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	// The posting checks both ends again under the row locks; here they
+	// spare a workflow for what cannot go through.
+	if req.Kind == bank.KindTransfer {
+		err = bank.CheckSender(req, partyOf(look.From))
+	}
+	if err == nil {
+		err = bank.CheckReceiver(req, partyOf(look.To))
+	}
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
 	hash := req.Hash()
-	if stored != nil {
-		s.answer(w, r, req.Kind, bank.AnswerFor(*stored, hash), true)
+	if look.Stored != nil {
+		s.answer(w, r, req.Kind, bank.AnswerFor(*look.Stored, hash), true)
 		return
 	}
 	a, ok, err := s.runPosting(r.Context(), req)

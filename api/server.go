@@ -150,9 +150,9 @@ func New(d Deps) http.Handler {
 		r.Get("/accounts/{number}", s.account)
 		r.Get("/accounts/{number}/transactions", s.transactions)
 		r.Post("/accounts/{number}/tier", s.upgradeTier)
-		r.Post("/transfers", s.transfer)
+		r.Post("/transfers", postMoney(s, transferFromBody))
 		r.Get("/transfers/{reference}", s.transferByReference)
-		r.With(requireOperator).Post("/accounts/{number}/deposits", s.deposit)
+		r.With(requireOperator).Post("/accounts/{number}/deposits", postMoney(s, s.depositFromBody))
 	})
 	return r
 }

@@ -52,36 +52,8 @@ func viewTransfer(t bank.Transfer) transferView {
 	return v
 }
 
-// transfer handles POST /transfers.
-func (s *Server) transfer(w http.ResponseWriter, r *http.Request) {
-	var body transferRequest
-	if err := decodeJSON(w, r, &body); err != nil {
-		writeError(w, r, err)
-		return
-	}
-	req, err := transferFromBody(r, body)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	look, err := s.d.Ledger.LookupTransfer(r.Context(), req.KeyOwner, req.Reference, req.FromAccount, req.ToAccount)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	// The posting checks both ends again under the row locks; here they
-	// spare a workflow for what cannot go through.
-	if err := bank.CheckSender(req, partyOf(look.From)); err != nil {
-		writeError(w, r, err)
-		return
-	}
-	if err := bank.CheckReceiver(req, partyOf(look.To)); err != nil {
-		writeError(w, r, err)
-		return
-	}
-	s.postMoney(w, r, req, look.Stored)
-}
-
+// transferFromBody is POST /transfers' request: from the caller's own
+// account, keyed by the Idempotency-Key header or the body's reference.
 func transferFromBody(r *http.Request, body transferRequest) (bank.TransferRequest, error) {
 	ref, err := idempotencyKey(r, body.Reference)
 	if err != nil {

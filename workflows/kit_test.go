@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -63,15 +64,17 @@ func (r wfRun) execute(workflow any, in any) {
 	}
 }
 
-// resultInto asserts the workflow completed and decodes its result.
-func (r wfRun) resultInto(res any) {
+// resultOf asserts the workflow completed and returns its result.
+func resultOf[T any](r wfRun) T {
 	r.t.Helper()
 	if err := r.env.GetWorkflowError(); err != nil {
 		r.t.Fatalf("workflow failed: %v", err)
 	}
-	if err := r.env.GetWorkflowResult(res); err != nil {
+	var res T
+	if err := r.env.GetWorkflowResult(&res); err != nil {
 		r.t.Fatal(err)
 	}
+	return res
 }
 
 // failure asserts the workflow failed with a non-retryable application
@@ -94,6 +97,51 @@ func (r wfRun) failure(code bank.Code) *temporal.ApplicationError {
 		r.t.Errorf("CodeOf(workflow error) = %q, want %s", got, code)
 	}
 	return appErr
+}
+
+// refusalDetail asserts the workflow failed with a final error of type
+// code carrying a detail, decodes the detail into v and returns the error.
+func (r wfRun) refusalDetail(code bank.Code, v any) *temporal.ApplicationError {
+	r.t.Helper()
+	appErr := r.failure(code)
+	if !appErr.HasDetails() {
+		r.t.Fatalf("refusal carries no %T detail", v)
+	}
+	if err := appErr.Details(v); err != nil {
+		r.t.Fatalf("decoding the detail: %v", err)
+	}
+	return appErr
+}
+
+// event returns the event the run published, asserting that every attempt
+// published the same one, that it happened at workflow time (in UTC, not
+// before start), and that none of hidden shows on the wire: events pass
+// through history and the broker in the clear.
+func (r wfRun) event(start time.Time, hidden ...string) bank.Event {
+	r.t.Helper()
+	evs := r.calls.inputs("PublishEvent")
+	if len(evs) == 0 {
+		r.t.Fatal("no event published")
+	}
+	ev := evs[0].(bank.Event)
+	for i, other := range evs[1:] {
+		if other != ev {
+			r.t.Errorf("publish attempt %d sent %+v, the first sent %+v", i+2, other, ev)
+		}
+	}
+	if ev.OccurredAt.IsZero() || ev.OccurredAt.Location() != time.UTC || ev.OccurredAt.Before(start) {
+		r.t.Errorf("event OccurredAt = %v, want workflow time in UTC", ev.OccurredAt)
+	}
+	wire, err := json.Marshal(ev)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	for _, h := range hidden {
+		if h != "" && strings.Contains(string(wire), h) {
+			r.t.Errorf("event %s carries %q", wire, h)
+		}
+	}
+	return ev
 }
 
 func (r wfRun) assertCalls(want ...string) {

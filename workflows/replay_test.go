@@ -47,18 +47,25 @@ func transferHistoryPath(tc fixture.TransferCase) string {
 func TestReplayRegistrationHistories(t *testing.T) {
 	for _, tc := range fixture.Cases {
 		t.Run(tc.Name, func(t *testing.T) {
-			replayer, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{
-				// The payloads are sealed; without the key the input cannot be decoded.
-				DataConverter: codec.NewDataConverter(codec.DevKeyring()),
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			replayer.RegisterWorkflow(workflows.Registration)
-			if err := replayer.ReplayWorkflowHistoryFromJSONFile(nil, historyPath(tc)); err != nil {
-				t.Fatalf("replaying %s: %v", historyPath(tc), err)
-			}
+			replay(t, historyPath(tc), func(r worker.WorkflowReplayer) { r.RegisterWorkflow(workflows.Registration) })
 		})
+	}
+}
+
+// replay replays the history at path with the workflows register
+// registers, as the worker registers them.
+func replay(t *testing.T, path string, register func(worker.WorkflowReplayer)) {
+	t.Helper()
+	replayer, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{
+		// The payloads are sealed; without the key the input cannot be decoded.
+		DataConverter: codec.NewDataConverter(codec.DevKeyring()),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	register(replayer)
+	if err := replayer.ReplayWorkflowHistoryFromJSONFile(nil, path); err != nil {
+		t.Fatalf("replaying %s: %v", path, err)
 	}
 }
 
@@ -224,17 +231,10 @@ func loadHistoryFile(t *testing.T, path string) *historypb.History {
 func TestReplayTransferHistories(t *testing.T) {
 	for _, tc := range fixture.TransferCases {
 		t.Run(tc.Name, func(t *testing.T) {
-			replayer, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{
-				DataConverter: codec.NewDataConverter(codec.DevKeyring()),
+			replay(t, transferHistoryPath(tc), func(r worker.WorkflowReplayer) {
+				r.RegisterWorkflow(workflows.Transfer)
+				r.RegisterWorkflowWithOptions(workflows.Transfer, workflow.RegisterOptions{Name: workflows.DepositWorkflow})
 			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			replayer.RegisterWorkflow(workflows.Transfer)
-			replayer.RegisterWorkflowWithOptions(workflows.Transfer, workflow.RegisterOptions{Name: workflows.DepositWorkflow})
-			if err := replayer.ReplayWorkflowHistoryFromJSONFile(nil, transferHistoryPath(tc)); err != nil {
-				t.Fatalf("replaying %s: %v", transferHistoryPath(tc), err)
-			}
 		})
 	}
 }

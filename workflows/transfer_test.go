@@ -2,11 +2,9 @@ package workflows_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -199,25 +197,14 @@ func (h *transferHarness) run(workflowName string) {
 	}
 }
 
-func (h *transferHarness) result() bank.Transfer {
-	h.t.Helper()
-	var res workflows.TransferResult
-	h.resultInto(&res)
-	return res.Transfer
-}
+func (h *transferHarness) result() bank.Transfer { return resultOf[workflows.TransferResult](h.wfRun).Transfer }
 
 // refusal asserts a refused posting: the workflow fails with the code and a
 // TransferRefusal detail holding the stored transfer, as the API reads it.
 func (h *transferHarness) refusal(code bank.Code, want bank.Transfer) {
 	h.t.Helper()
-	appErr := h.failure(code)
-	if !appErr.HasDetails() {
-		h.t.Fatal("refusal carries no TransferRefusal detail")
-	}
 	var detail activities.TransferRefusal
-	if err := appErr.Details(&detail); err != nil {
-		h.t.Fatalf("decoding the detail: %v", err)
-	}
+	h.refusalDetail(code, &detail)
 	if !jsonEqual(h.t, detail.Transfer, want) {
 		h.t.Errorf("refusal detail = %+v, want %+v", detail.Transfer, want)
 	}
@@ -236,31 +223,11 @@ func (h *transferHarness) postedOnce() {
 }
 
 // event returns the one event published and checks its time.
+// event is the one event published: no free text on it (the narration
+// may name people), nothing but ids, numbers and amounts.
 func (h *transferHarness) event() bank.Event {
 	h.t.Helper()
-	evs := h.calls.inputs("PublishEvent")
-	if len(evs) == 0 {
-		h.t.Fatal("no event published")
-	}
-	ev := evs[0].(bank.Event)
-	for i, other := range evs[1:] {
-		if other != ev {
-			h.t.Errorf("publish attempt %d sent %+v, the first sent %+v", i+2, other, ev)
-		}
-	}
-	if ev.OccurredAt.IsZero() || ev.OccurredAt.Location() != time.UTC || ev.OccurredAt.Before(h.start.Truncate(time.Millisecond)) {
-		h.t.Errorf("event OccurredAt = %v, want workflow time in UTC", ev.OccurredAt)
-	}
-	// Events pass through history and the broker in the clear: no free
-	// text (the narration may name people), nothing but ids, numbers and amounts.
-	wire, err := json.Marshal(ev)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	if n := h.in.Request.Narration; n != "" && strings.Contains(string(wire), n) {
-		h.t.Errorf("event %s carries the narration", wire)
-	}
-	return ev
+	return h.wfRun.event(h.start.Truncate(time.Millisecond), h.in.Request.Narration)
 }
 
 func TestTransfer_Completed(t *testing.T) {

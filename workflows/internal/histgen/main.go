@@ -161,26 +161,19 @@ func run(outDir, cliPath string, match *regexp.Regexp) error {
 
 // record runs one registration case, checks its outcome and writes its history.
 func record(ctx context.Context, c client.Client, tc fixture.Case, outDir string) error {
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+	opts := client.StartWorkflowOptions{
 		ID:                       tc.WorkflowID(),
 		TaskQueue:                workflows.QueueRegistration,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowExecutionTimeout: time.Minute,
-	}, workflows.Registration, tc.Input)
-	if err != nil {
-		return err
 	}
-	var res workflows.RegistrationResult
-	err = run.Get(ctx, &res)
-	switch {
-	case tc.Outcome == "" && err != nil:
-		return fmt.Errorf("want success, got %w", err)
-	case tc.Outcome == "" && (res.User.ID != tc.UserID || res.Account.AccountNumber != tc.AccountNumber):
-		return fmt.Errorf("unexpected result: user %q, account %q", res.User.ID, res.Account.AccountNumber)
-	case tc.Outcome != "" && workflows.CodeOf(err) != tc.Outcome:
-		return fmt.Errorf("want failure %s, got %w", tc.Outcome, err)
-	}
-	return writeHistory(ctx, c, run, tc.Name, outDir)
+	return runCase(ctx, c, tc.Name, outDir, opts, workflows.Registration, tc.Input, tc.Outcome,
+		func(res workflows.RegistrationResult) error {
+			if res.User.ID != tc.UserID || res.Account.AccountNumber != tc.AccountNumber {
+				return fmt.Errorf("unexpected result: user %q, account %q", res.User.ID, res.Account.AccountNumber)
+			}
+			return nil
+		})
 }
 
 // recordTransfer runs one transfer case as the API starts it, checks its
@@ -191,21 +184,38 @@ func recordTransfer(ctx context.Context, c client.Client, tc fixture.TransferCas
 		return fmt.Errorf("the API would start %s as %s, the case says %s", opts.ID, typ, tc.Workflow)
 	}
 	opts.WorkflowExecutionTimeout = time.Minute
-	run, err := c.ExecuteWorkflow(ctx, opts, typ, workflows.TransferInput{Request: tc.Request})
+	return runCase(ctx, c, tc.Name, outDir, opts, typ, workflows.TransferInput{Request: tc.Request}, tc.Outcome,
+		func(res workflows.TransferResult) error {
+			if res.Transfer.ID != tc.TransferID || res.Transfer.Status != bank.StatusCompleted {
+				return fmt.Errorf("unexpected result: transfer %q, status %s", res.Transfer.ID, res.Transfer.Status)
+			}
+			return nil
+		})
+}
+
+// runCase runs a workflow to its end and writes its history, once it ended
+// as its case says: with the failure code outcome, or ("") with a result
+// that check accepts.
+func runCase[R any](ctx context.Context, c client.Client, name, outDir string, opts client.StartWorkflowOptions,
+	workflow, input any, outcome bank.Code, check func(R) error,
+) error {
+	run, err := c.ExecuteWorkflow(ctx, opts, workflow, input)
 	if err != nil {
 		return err
 	}
-	var res workflows.TransferResult
+	var res R
 	err = run.Get(ctx, &res)
 	switch {
-	case tc.Outcome == "" && err != nil:
+	case outcome == "" && err != nil:
 		return fmt.Errorf("want success, got %w", err)
-	case tc.Outcome == "" && (res.Transfer.ID != tc.TransferID || res.Transfer.Status != bank.StatusCompleted):
-		return fmt.Errorf("unexpected result: transfer %q, status %s", res.Transfer.ID, res.Transfer.Status)
-	case tc.Outcome != "" && workflows.CodeOf(err) != tc.Outcome:
-		return fmt.Errorf("want failure %s, got %w", tc.Outcome, err)
+	case outcome == "":
+		if err := check(res); err != nil {
+			return err
+		}
+	case workflows.CodeOf(err) != outcome:
+		return fmt.Errorf("want failure %s, got %w", outcome, err)
 	}
-	return writeHistory(ctx, c, run, tc.Name, outDir)
+	return writeHistory(ctx, c, run, name, outDir)
 }
 
 // writeHistory writes a finished run's history as indented protojson.
