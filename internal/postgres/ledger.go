@@ -8,16 +8,9 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/bankcore/bank/bank"
 )
-
-// Ledger is the ledger schema's posting store.
-type Ledger struct{ pool *pgxpool.Pool }
-
-// NewLedger returns the ledger store.
-func NewLedger(pool *pgxpool.Pool) *Ledger { return &Ledger{pool: pool} }
 
 // SystemAccountNumber is the funding account deposits come from.
 const SystemAccountNumber = "0000000000"
@@ -351,38 +344,18 @@ func (l *Ledger) RunAudit(ctx context.Context) (Audit, error) {
 func (l *Ledger) LookupTransfer(ctx context.Context, keyOwner, reference, from, to string) (bank.TransferLookup, error) {
 	var out bank.TransferLookup
 	b := &pgx.Batch{}
-	account := func(number string, dst **bank.Account) {
-		if !bank.ValidAccountNumber(number) {
-			return
+	const account = `SELECT ` + accountColumns + ` FROM ledger.accounts WHERE account_number = $1 AND kind = 'customer'`
+	for _, a := range []struct {
+		number string
+		dst    **bank.Account
+	}{{from, &out.From}, {to, &out.To}} {
+		if bank.ValidAccountNumber(a.number) {
+			queueOptional(b, "read account", scanAccount, a.dst, account, a.number)
 		}
-		b.Queue(`SELECT `+accountColumns+` FROM ledger.accounts WHERE account_number = $1 AND kind = 'customer'`, number).
-			QueryRow(func(row pgx.Row) error {
-				a, err := scanAccount(row)
-				if errors.Is(err, pgx.ErrNoRows) {
-					return nil
-				}
-				if err != nil {
-					return fmt.Errorf("read account: %w", err)
-				}
-				*dst = &a
-				return nil
-			})
 	}
-	account(from, &out.From)
-	account(to, &out.To)
 	if _, err := uuid.Parse(keyOwner); err == nil {
-		b.Queue(transferSelect+` WHERE t.key_owner = $1 AND t.reference = $2`, keyOwner, reference).
-			QueryRow(func(row pgx.Row) error {
-				t, err := scanTransfer(row)
-				if errors.Is(err, pgx.ErrNoRows) {
-					return nil
-				}
-				if err != nil {
-					return fmt.Errorf("read transfer: %w", err)
-				}
-				out.Stored = &t
-				return nil
-			})
+		queueOptional(b, "read transfer", scanTransfer, &out.Stored,
+			transferSelect+` WHERE t.key_owner = $1 AND t.reference = $2`, keyOwner, reference)
 	}
 	if b.Len() == 0 {
 		return out, nil
@@ -391,4 +364,20 @@ func (l *Ledger) LookupTransfer(ctx context.Context, keyOwner, reference, from, 
 		return bank.TransferLookup{}, err
 	}
 	return out, nil
+}
+
+// queueOptional queues a query for at most one row into b: scanned into
+// *dst, which stays nil when there is none.
+func queueOptional[T any](b *pgx.Batch, what string, scan func(pgx.Row) (T, error), dst **T, sql string, args ...any) {
+	b.Queue(sql, args...).QueryRow(func(row pgx.Row) error {
+		v, err := scan(row)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		*dst = &v
+		return nil
+	})
 }

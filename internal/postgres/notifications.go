@@ -12,16 +12,9 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/bankcore/bank/bank"
 )
-
-// Notifications is the notify schema's store.
-type Notifications struct{ pool *pgxpool.Pool }
-
-// NewNotifications returns the notification store.
-func NewNotifications(pool *pgxpool.Pool) *Notifications { return &Notifications{pool: pool} }
 
 const notificationColumns = `id, user_id, type, title, message, amount_minor, coalesce(reference, ''),
 	coalesce(account_number, ''), read_at IS NOT NULL, created_at`
