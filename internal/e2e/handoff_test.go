@@ -19,11 +19,7 @@ import (
 func TestTransferAnsweredAsSoonAsMoneyMoved(t *testing.T) {
 	st := testenv.NewStack(t, testenv.StackOptions{}) // its own counters
 	apiOnly := st.AddAPI(t)
-	op := operator(t, st)
-	alice, aliceReg := signUp(t, st)
-	bob, bobReg := signUp(t, st)
-	from, to := aliceReg.Account.AccountNumber, bobReg.Account.AccountNumber
-	deposit(t, op, from, "100.00")
+	_, alice, bob, from, to := funded(t, st, "100.00")
 	sub := subscribe(t, apiOnly.URL, bob.Token)
 	time.Sleep(300 * time.Millisecond) // the protocol has no subscribe ack
 
@@ -82,11 +78,7 @@ func answerSources(t *testing.T, url string) (handedOver, waited float64) {
 // answer is the same, read from the workflow or its row instead.
 func TestTransferWithoutInProcessAnswer(t *testing.T) {
 	st := testenv.NewStack(t, testenv.StackOptions{Env: map[string]string{"BANK_IN_PROCESS_ANSWER": "false"}})
-	op := operator(t, st)
-	alice, aliceReg := signUp(t, st)
-	_, bobReg := signUp(t, st)
-	from, to := aliceReg.Account.AccountNumber, bobReg.Account.AccountNumber
-	deposit(t, op, from, "100.00")
+	_, alice, _, from, to := funded(t, st, "100.00")
 
 	key := newKey("off")
 	first := wantTransfer(t, send(alice, key, transferReq(from, to, "10.00", "no hand-off")), 201)

@@ -17,13 +17,11 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/converter"
-	"golang.org/x/crypto/bcrypt"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/bankcore/bank/api"
 	"github.com/bankcore/bank/internal/codec"
-	"github.com/bankcore/bank/internal/postgres"
 	"github.com/bankcore/bank/internal/testenv"
 	"github.com/bankcore/bank/workflows"
 )
@@ -281,29 +279,6 @@ func codecSignOut(t *testing.T, c *testenv.Client) (testenv.Response, *http.Cook
 		}
 	}
 	return r, nil
-}
-
-// newOperator creates an operator, as `bank operator create` does, and
-// returns its credentials for the sign-in form.
-func newOperator(t *testing.T, st *testenv.Stack) (email, password string) {
-	t.Helper()
-	email = "codec-op-" + testenv.Suffix() + "@bank.local"
-	password = "codec-op-password-" + testenv.Suffix()
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	pool, err := postgres.Connect(ctx, st.Config.DatabaseURL, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	if created, err := postgres.NewUsers(pool).EnsureOperator(ctx, email, "Codec Operator", string(hash)); err != nil || !created {
-		t.Fatalf("ensure operator: created=%v err=%v", created, err)
-	}
-	return email, password
 }
 
 func TestOperatorHistoryHoldsNoPII(t *testing.T) {
