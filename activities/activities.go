@@ -16,7 +16,8 @@ import (
 // asActivityError turns a *bank.Error into an application error typed by
 // its code: non-retryable when the code is final (bank.Code.Final),
 // retryable otherwise (KYC_UNAVAILABLE: a slow registry). Other errors stay
-// as they are, retryable.
+// as they are, retryable; nil stays nil (an activity's result is ignored
+// when it returns an error).
 func asActivityError(err error) error {
 	var be *bank.Error
 	if !errors.As(err, &be) || be == nil {

@@ -76,10 +76,7 @@ func (a *Registration) CreateUser(ctx context.Context, in CreateUserInput) (Crea
 		KYCType:        in.KYC.Type,
 		KYCNumberHMAC:  bank.KYCDigest(a.IdentityKey, in.KYC),
 	})
-	if err != nil {
-		return CreateUserResult{}, asActivityError(err)
-	}
-	return CreateUserResult{User: u}, nil
+	return CreateUserResult{User: u}, asActivityError(err)
 }
 
 // EvidenceStore records verified evidence when it suffices for the target
@@ -111,8 +108,5 @@ func (a *Registration) ClaimEvidence(ctx context.Context, in ClaimEvidenceInput)
 		return ClaimEvidenceResult{}, asActivityError(err)
 	}
 	types, err := a.Evidence.ClaimEvidence(ctx, in.UserID, in.Tier, k.Type, bank.KYCDigest(a.IdentityKey, k))
-	if err != nil {
-		return ClaimEvidenceResult{}, asActivityError(err)
-	}
-	return ClaimEvidenceResult{OnFile: types}, nil
+	return ClaimEvidenceResult{OnFile: types}, asActivityError(err)
 }

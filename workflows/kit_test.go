@@ -144,6 +144,18 @@ func (r wfRun) event(start time.Time, hidden ...string) bank.Event {
 	return ev
 }
 
+// wantEvent asserts the run published want (at whatever time: event
+// checks that), with none of hidden on the wire, and returns it.
+func (r wfRun) wantEvent(start time.Time, want bank.Event, hidden ...string) bank.Event {
+	r.t.Helper()
+	ev := r.event(start, hidden...)
+	want.OccurredAt = ev.OccurredAt
+	if ev != want {
+		r.t.Errorf("event = %+v, want %+v", ev, want)
+	}
+	return ev
+}
+
 func (r wfRun) assertCalls(want ...string) {
 	r.t.Helper()
 	if got := r.calls.names(); !slices.Equal(got, want) {

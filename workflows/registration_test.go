@@ -117,7 +117,9 @@ func (h *harness) run() {
 	h.execute(workflows.Registration, h.in)
 }
 
-func (h *harness) result() workflows.RegistrationResult { return resultOf[workflows.RegistrationResult](h.wfRun) }
+func (h *harness) result() workflows.RegistrationResult {
+	return resultOf[workflows.RegistrationResult](h.wfRun)
+}
 
 // refusal asserts the workflow failed with a non-retryable application error
 // of type code carrying the input's nonce, as the API expects.
@@ -213,17 +215,9 @@ func assertVerified(t *testing.T, h *harness, res workflows.RegistrationResult) 
 	if pe := h.calls.inputs("PublishEvent"); len(pe) != 1 {
 		t.Fatalf("PublishEvent inputs = %+v", pe)
 	}
-	ev := h.event(startTime, piiOf(in)...)
-	wantEv := bank.Event{
-		ID:            "user_created/" + user.ID,
-		Type:          bank.EventUserCreated,
-		OccurredAt:    ev.OccurredAt,
-		UserID:        user.ID,
-		AccountNumber: wantAcc.AccountNumber,
-	}
-	if ev != wantEv {
-		t.Errorf("event = %+v, want %+v", ev, wantEv)
-	}
+	h.wantEvent(startTime, bank.Event{
+		ID: "user_created/" + user.ID, Type: bank.EventUserCreated, UserID: user.ID, AccountNumber: wantAcc.AccountNumber,
+	}, piiOf(in)...)
 }
 
 func TestRegistration_KYCNoMatch(t *testing.T) {

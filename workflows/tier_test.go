@@ -161,7 +161,9 @@ func (h *tierHarness) run() {
 	}
 }
 
-func (h *tierHarness) result() workflows.UpgradeTierResult { return resultOf[workflows.UpgradeTierResult](h.wfRun) }
+func (h *tierHarness) result() workflows.UpgradeTierResult {
+	return resultOf[workflows.UpgradeTierResult](h.wfRun)
+}
 
 // refusal asserts the workflow failed with a non-retryable application
 // error typed by code, and that its message does not carry the KYC number.
@@ -204,18 +206,10 @@ func (h *tierHarness) assertUpgraded(onFile []bank.KYCType) {
 		t.Errorf("UpgradeTier input = %+v, want %+v", up[0], wantUp)
 	}
 
-	ev := h.event(startTime, in.KYC.Number)
-	wantEv := bank.Event{
-		ID:            "tier_upgraded/" + in.RequestID,
-		Type:          bank.EventTierUpgraded,
-		OccurredAt:    ev.OccurredAt,
-		UserID:        in.UserID,
-		AccountNumber: in.AccountNumber,
-		Tier:          in.Tier,
-	}
-	if ev != wantEv {
-		t.Errorf("event = %+v, want %+v", ev, wantEv)
-	}
+	ev := h.wantEvent(startTime, bank.Event{
+		ID: "tier_upgraded/" + in.RequestID, Type: bank.EventTierUpgraded,
+		UserID: in.UserID, AccountNumber: in.AccountNumber, Tier: in.Tier,
+	}, in.KYC.Number)
 	// The event becomes a TIER_UPGRADED notification for the owner.
 	ns, err := bank.NotificationsFor(ev)
 	if err != nil || len(ns) != 1 || ns[0].UserID != in.UserID || ns[0].Type != bank.NotificationTierUpgraded {

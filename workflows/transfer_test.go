@@ -197,7 +197,9 @@ func (h *transferHarness) run(workflowName string) {
 	}
 }
 
-func (h *transferHarness) result() bank.Transfer { return resultOf[workflows.TransferResult](h.wfRun).Transfer }
+func (h *transferHarness) result() bank.Transfer {
+	return resultOf[workflows.TransferResult](h.wfRun).Transfer
+}
 
 // refusal asserts a refused posting: the workflow fails with the code and a
 // TransferRefusal detail holding the stored transfer, as the API reads it.
@@ -230,6 +232,12 @@ func (h *transferHarness) event() bank.Event {
 	return h.wfRun.event(h.start.Truncate(time.Millisecond), h.in.Request.Narration)
 }
 
+// wantEvent asserts the event published is want, as event checks it.
+func (h *transferHarness) wantEvent(want bank.Event) {
+	h.t.Helper()
+	h.wfRun.wantEvent(h.start.Truncate(time.Millisecond), want, h.in.Request.Narration)
+}
+
 func TestTransfer_Completed(t *testing.T) {
 	h := newTransferHarness(t, customerTransfer(), nil)
 	want := stored(h.in.Request, "")
@@ -245,21 +253,16 @@ func TestTransfer_Completed(t *testing.T) {
 	if a := h.answered(); a.Refusal != "" || !jsonEqual(t, a.Transfer, want) {
 		t.Errorf("answer = %+v, want the transfer", a)
 	}
-	ev := h.event()
-	wantEv := bank.Event{
+	h.wantEvent(bank.Event{
 		ID:                 "transfer_completed/" + transferID,
 		Type:               bank.EventTransferCompleted,
-		OccurredAt:         ev.OccurredAt,
 		UserID:             senderID,
 		CounterpartyID:     receiverID,
 		AccountNumber:      fromNumber,
 		CounterpartAccount: toNumber,
 		Reference:          "inv-2026-0042",
 		Amount:             "1500.50",
-	}
-	if ev != wantEv {
-		t.Errorf("event = %+v, want %+v", ev, wantEv)
-	}
+	})
 }
 
 func TestTransfer_Refused(t *testing.T) {
@@ -278,21 +281,16 @@ func TestTransfer_Refused(t *testing.T) {
 			if a := h.answered(); a.Refusal != code || !jsonEqual(t, a.Transfer, refused) {
 				t.Errorf("answer = %+v, want the refusal %s with the stored transfer", a, code)
 			}
-			ev := h.event()
-			wantEv := bank.Event{
+			h.wantEvent(bank.Event{
 				ID:                 "transfer_failed/" + transferID,
 				Type:               bank.EventTransferFailed,
-				OccurredAt:         ev.OccurredAt,
 				UserID:             senderID, // the sender only: the receiver was never involved
 				AccountNumber:      fromNumber,
 				CounterpartAccount: toNumber,
 				Reference:          "inv-2026-0042",
 				Amount:             "1500.50",
 				FailureCode:        code,
-			}
-			if ev != wantEv {
-				t.Errorf("event = %+v, want %+v", ev, wantEv)
-			}
+			})
 		})
 	}
 }
@@ -332,20 +330,15 @@ func TestTransfer_DepositCompleted(t *testing.T) {
 	if a := h.answered(); a.Refusal != "" || a.Transfer.ID != transferID {
 		t.Errorf("answer = %+v, want the deposit", a)
 	}
-	ev := h.event()
-	wantEv := bank.Event{
+	h.wantEvent(bank.Event{
 		ID:                 "deposit_completed/" + transferID,
 		Type:               bank.EventDepositCompleted,
-		OccurredAt:         ev.OccurredAt,
 		UserID:             receiverID, // the receiver's owner; the system account has none
 		AccountNumber:      toNumber,
 		CounterpartAccount: systemNum,
 		Reference:          "dep-2026-0007",
 		Amount:             "25000.00",
-	}
-	if ev != wantEv {
-		t.Errorf("event = %+v, want %+v", ev, wantEv)
-	}
+	})
 }
 
 func TestTransfer_RefusedDepositPublishesNothing(t *testing.T) {

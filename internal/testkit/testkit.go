@@ -1,22 +1,23 @@
 // Package testkit holds what the tests of several packages share: waiting
 // on a channel for what must come and for what must not, running a
 // component until the test ends, a quiet logger, and a test's own corner of
-// Redis and RabbitMQ (real services, never mocks). It imports none of the
-// bank's packages, so any of them may use it in its tests.
+// Redis and RabbitMQ (real services, never mocks). Of the bank's packages it
+// imports only testsvc (for the services' addresses), so the adapters it
+// serves (fanout, rabbitmq, notifier, graph) can use it in their tests.
 package testkit
 
 import (
 	"context"
-	"crypto/rand"
 	"log/slog"
 	"os"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/bankcore/bank/internal/testsvc"
 )
 
 // Wait bounds every wait on something that must happen: generous, because
@@ -36,8 +37,8 @@ func Logger() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-// Suffix is a short random lower-case token for names of the test's own.
-func Suffix() string { return strings.ToLower(rand.Text()[:12]) }
+// Suffix is a short random token for names of the test's own.
+func Suffix() string { return testsvc.Suffix() }
 
 // Context is a context that ends after n Waits, or when the test does.
 func Context(t testing.TB, n int) context.Context {
@@ -136,18 +137,11 @@ func Ready(t testing.TB, ready <-chan struct{}, what string) {
 	}
 }
 
-// env reads a service address as the real configuration does.
-func env(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
-}
-
-// RedisURL and RabbitMQURL are the services the tests use.
+// RedisURL and RabbitMQURL are the services the tests use (testsvc reads
+// them from the environment).
 var (
-	RedisURL    = env("REDIS_URL", "redis://127.0.0.1:6379/0")
-	RabbitMQURL = env("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
+	RedisURL    = testsvc.RedisURL
+	RabbitMQURL = testsvc.RabbitMQURL
 )
 
 // Redis is a client of the test's own, answering, closed when the test ends.
