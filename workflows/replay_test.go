@@ -102,30 +102,16 @@ func TestHistoriesShowTheirCase(t *testing.T) {
 				t.Errorf("history input (nonce %q) is not case %s's", in.Nonce, tc.Name)
 			}
 
-			last := events[len(events)-1]
+			var res workflows.RegistrationResult
+			details := ending(t, dc, events, tc.Outcome, &res)
 			if tc.Outcome == "" {
-				if last.GetEventType() != enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED {
-					t.Fatalf("last event = %v, want completed", last.GetEventType())
-				}
-				var res workflows.RegistrationResult
-				if err := dc.FromPayloads(last.GetWorkflowExecutionCompletedEventAttributes().GetResult(), &res); err != nil {
-					t.Fatalf("decoding the result: %v", err)
-				}
 				if res.User.ID != tc.UserID || res.Account.AccountNumber != tc.AccountNumber || res.Nonce != tc.Input.Nonce {
 					t.Errorf("result = user %q account %q nonce %q", res.User.ID, res.Account.AccountNumber, res.Nonce)
 				}
 				return
 			}
-			if last.GetEventType() != enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED {
-				t.Fatalf("last event = %v, want failed", last.GetEventType())
-			}
-			failure := last.GetWorkflowExecutionFailedEventAttributes().GetFailure()
-			app := failure.GetApplicationFailureInfo()
-			if app.GetType() != string(tc.Outcome) || !app.GetNonRetryable() {
-				t.Errorf("failure type %q non-retryable %v, want %s non-retryable", app.GetType(), app.GetNonRetryable(), tc.Outcome)
-			}
 			var detail workflows.RegistrationFailure
-			if err := dc.FromPayloads(app.GetDetails(), &detail); err != nil {
+			if err := dc.FromPayloads(details, &detail); err != nil {
 				t.Fatalf("decoding the failure detail: %v", err)
 			}
 			if detail.Nonce != tc.Input.Nonce {
@@ -299,35 +285,22 @@ func TestTransferHistoriesShowTheirCase(t *testing.T) {
 				t.Errorf("history input %+v is not case %s's", in.Request, tc.Name)
 			}
 
-			last := events[len(events)-1]
+			var res workflows.TransferResult
+			details := ending(t, dc, events, tc.Outcome, &res)
 			if tc.Outcome == "" {
-				if last.GetEventType() != enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED {
-					t.Fatalf("last event = %v, want completed", last.GetEventType())
-				}
-				var res workflows.TransferResult
-				if err := dc.FromPayloads(last.GetWorkflowExecutionCompletedEventAttributes().GetResult(), &res); err != nil {
-					t.Fatalf("decoding the result: %v", err)
-				}
 				if res.Transfer.ID != tc.TransferID || res.Transfer.Status != bank.StatusCompleted || res.Transfer.Kind != tc.Request.Kind {
 					t.Errorf("result = %+v", res.Transfer)
 				}
 				return
 			}
-			if last.GetEventType() != enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED {
-				t.Fatalf("last event = %v, want failed", last.GetEventType())
-			}
-			app := last.GetWorkflowExecutionFailedEventAttributes().GetFailure().GetApplicationFailureInfo()
-			if app.GetType() != string(tc.Outcome) || !app.GetNonRetryable() {
-				t.Errorf("failure type %q non-retryable %v, want %s non-retryable", app.GetType(), app.GetNonRetryable(), tc.Outcome)
-			}
 			if tc.NotStored {
-				if app.GetDetails() != nil {
-					t.Errorf("a failure that stored nothing carries a detail: %v", app.GetDetails())
+				if details != nil {
+					t.Errorf("a failure that stored nothing carries a detail: %v", details)
 				}
 				return
 			}
 			var detail activities.TransferRefusal
-			if err := dc.FromPayloads(app.GetDetails(), &detail); err != nil {
+			if err := dc.FromPayloads(details, &detail); err != nil {
 				t.Fatalf("decoding the failure detail: %v", err)
 			}
 			if detail.Transfer.ID != tc.TransferID || detail.Transfer.Status != bank.StatusFailed || detail.Transfer.FailureCode != tc.Outcome {
@@ -335,4 +308,29 @@ func TestTransferHistoriesShowTheirCase(t *testing.T) {
 			}
 		})
 	}
+}
+
+// ending asserts how a history ends: completed with its result decoded into
+// res when outcome is "", else failed with a non-retryable application
+// error of type outcome, whose details it returns.
+func ending(t *testing.T, dc converter.DataConverter, events []*historypb.HistoryEvent, outcome bank.Code, res any) *commonpb.Payloads {
+	t.Helper()
+	last := events[len(events)-1]
+	if outcome == "" {
+		if last.GetEventType() != enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED {
+			t.Fatalf("last event = %v, want completed", last.GetEventType())
+		}
+		if err := dc.FromPayloads(last.GetWorkflowExecutionCompletedEventAttributes().GetResult(), res); err != nil {
+			t.Fatalf("decoding the result: %v", err)
+		}
+		return nil
+	}
+	if last.GetEventType() != enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED {
+		t.Fatalf("last event = %v, want failed", last.GetEventType())
+	}
+	app := last.GetWorkflowExecutionFailedEventAttributes().GetFailure().GetApplicationFailureInfo()
+	if app.GetType() != string(outcome) || !app.GetNonRetryable() {
+		t.Errorf("failure type %q non-retryable %v, want %s non-retryable", app.GetType(), app.GetNonRetryable(), outcome)
+	}
+	return app.GetDetails()
 }

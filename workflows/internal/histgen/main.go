@@ -31,11 +31,13 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -134,22 +136,20 @@ func run(outDir, cliPath string, match *regexp.Regexp) error {
 		defer w.Stop()
 	}
 
-	recorded := 0
+	recorders := map[string]func() error{}
 	for _, tc := range fixture.Cases {
-		if !match.MatchString(tc.Name) {
-			continue
-		}
-		if err := record(ctx, c, tc, outDir); err != nil {
-			return fmt.Errorf("%s: %w", tc.Name, err)
-		}
-		recorded++
+		recorders[tc.Name] = func() error { return record(ctx, c, tc, outDir) }
 	}
 	for _, tc := range fixture.TransferCases {
-		if !match.MatchString(tc.Name) {
+		recorders[tc.Name] = func() error { return recordTransfer(ctx, c, tc, outDir) }
+	}
+	recorded := 0
+	for _, name := range slices.Sorted(maps.Keys(recorders)) {
+		if !match.MatchString(name) {
 			continue
 		}
-		if err := recordTransfer(ctx, c, tc, outDir); err != nil {
-			return fmt.Errorf("%s: %w", tc.Name, err)
+		if err := recorders[name](); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
 		}
 		recorded++
 	}
