@@ -232,13 +232,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, roles Ro
 			IdleTimeout:       90 * time.Second,
 			MaxHeaderBytes:    16 << 10,
 		}
-		a.goRun("api", func() error {
-			if err := a.httpServer.Serve(a.listener); !errors.Is(err, http.ErrServerClosed) {
-				return err
-			}
-			return nil
-		})
-		logger.Info("API listening", "addr", a.listener.Addr().String())
+		a.serve("API", a.httpServer, a.listener)
 	}
 
 	// Workers and the notifier have no HTTP API of their own, so they serve
@@ -266,13 +260,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, roles Ro
 			IdleTimeout:       90 * time.Second,
 			MaxHeaderBytes:    16 << 10,
 		}
-		a.goRun("metrics", func() error {
-			if err := a.metricsServer.Serve(a.metricsListener); !errors.Is(err, http.ErrServerClosed) {
-				return err
-			}
-			return nil
-		})
-		logger.Info("metrics listening", "addr", a.metricsListener.Addr().String())
+		a.serve("metrics", a.metricsServer, a.metricsListener)
 	}
 	return a, nil
 }
@@ -296,6 +284,17 @@ func (a *App) Addr() string {
 
 // Temporal is the app's Temporal client (tests read workflow history with it).
 func (a *App) Temporal() client.Client { return a.temporal }
+
+// serve runs srv on l until Shutdown.
+func (a *App) serve(name string, srv *http.Server, l net.Listener) {
+	a.goRun(name, func() error {
+		if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	a.logger.Info(name+" listening", "addr", l.Addr().String())
+}
 
 func (a *App) goRun(name string, f func() error) {
 	a.wg.Add(1)

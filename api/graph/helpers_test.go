@@ -360,6 +360,16 @@ func dialWS(t testing.TB, url, proto string) *wsClient {
 	return c
 }
 
+// subscribed is a socket of user's to url over proto, connected and
+// subscribed to notificationAdded as id.
+func (e *env) subscribed(t testing.TB, url, proto, user, id string) *wsClient {
+	t.Helper()
+	c := dialWS(t, url, proto)
+	c.connect(e.token(user))
+	c.subscribe(id)
+	return c
+}
+
 func (c *wsClient) read() {
 	defer close(c.msgs)
 	for {

@@ -122,13 +122,19 @@ func deposit(t *testing.T, op *testenv.Client, account, amount string) transferB
 // balance reads an account's balance through GET /accounts/{n}.
 func balance(t *testing.T, c *testenv.Client, account string) string {
 	t.Helper()
+	return readAccount(t, c, account).Balance
+}
+
+// readAccount reads an account through GET /accounts/{n}.
+func readAccount(t *testing.T, c *testenv.Client, account string) accountBody {
+	t.Helper()
 	r := c.Do("GET", "/accounts/"+account, nil)
 	if r.Status != 200 {
 		t.Fatalf("GET /accounts/%s = %d %s", account, r.Status, r.Body)
 	}
 	var a accountBody
 	r.Decode(t, &a)
-	return a.Balance
+	return a
 }
 
 type entryBody struct {

@@ -113,7 +113,13 @@ func decodePayloads(t *testing.T, r testenv.Response) []*commonpb.Payload {
 func codecSignIn(t *testing.T, c *testenv.Client, email, password string, headers ...string) (testenv.Response, *http.Cookie) {
 	t.Helper()
 	form := "email=" + strings.ReplaceAll(email, "+", "%2B") + "&password=" + password
-	r := c.Do("POST", "/codec/login", form, append([]string{"Content-Type", "application/x-www-form-urlencoded"}, headers...)...)
+	return codecForm(c, "/codec/login", form, headers...)
+}
+
+// codecForm posts a form to the codec's sign-in pages and returns the
+// answer and the cookie it set (nil when none).
+func codecForm(c *testenv.Client, path, form string, headers ...string) (testenv.Response, *http.Cookie) {
+	r := c.Do("POST", path, form, append([]string{"Content-Type", "application/x-www-form-urlencoded"}, headers...)...)
 	for _, ck := range (&http.Response{Header: r.Header}).Cookies() {
 		if ck.Name == api.CodecCookie {
 			return r, ck
@@ -272,13 +278,7 @@ func TestCodecEndpointRequiresAnOperator(t *testing.T) {
 
 func codecSignOut(t *testing.T, c *testenv.Client) (testenv.Response, *http.Cookie) {
 	t.Helper()
-	r := c.Do("POST", "/codec/logout", "", "Content-Type", "application/x-www-form-urlencoded")
-	for _, ck := range (&http.Response{Header: r.Header}).Cookies() {
-		if ck.Name == api.CodecCookie {
-			return r, ck
-		}
-	}
-	return r, nil
+	return codecForm(c, "/codec/logout", "")
 }
 
 func TestOperatorHistoryHoldsNoPII(t *testing.T) {

@@ -74,13 +74,7 @@ func wantAccount(t *testing.T, r testenv.Response, number, tier string, single, 
 // tierOf reads an account's tier through GET /accounts/{n}.
 func tierOf(t *testing.T, c *testenv.Client, account string) string {
 	t.Helper()
-	r := c.Do("GET", "/accounts/"+account, nil)
-	if r.Status != 200 {
-		t.Fatalf("GET /accounts/%s = %d %s", account, r.Status, r.Body)
-	}
-	var a accountBody
-	r.Decode(t, &a)
-	return a.Tier
+	return readAccount(t, c, account).Tier
 }
 
 func wantTier(t *testing.T, c *testenv.Client, account, want string) {
