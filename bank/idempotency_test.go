@@ -1,6 +1,9 @@
 package bank
 
-import "testing"
+import (
+	"errors"
+	"testing"
+)
 
 func TestUseOfKeyAndAnswerFor(t *testing.T) {
 	req := TransferRequest{Kind: KindTransfer, KeyOwner: "u1", Reference: "k", FromAccount: "1", ToAccount: "2", Amount: 10_00}
@@ -80,8 +83,8 @@ func TestCheckSenderAndReceiver(t *testing.T) {
 		dst  **Error
 	}{{nil, &missing}, {theirs, &another}, {system, &fromSystem}} {
 		err := CheckSender(transfer, c.from)
-		e, ok := err.(*Error)
-		if !ok || e.Code != CodeNotFound || e.Field != "from_account" {
+		var e *Error
+		if !errors.As(err, &e) || e.Code != CodeNotFound || e.Field != "from_account" {
 			t.Fatalf("CheckSender(%+v) = %v, want NOT_FOUND on from_account", c.from, err)
 		}
 		*c.dst = e
@@ -107,8 +110,8 @@ func TestCheckSenderAndReceiver(t *testing.T) {
 			}
 		}
 	}
-	if err := CheckReceiver(transfer, nil); err.(*Error).Field != "to_account" {
-		t.Errorf("a transfer's unknown receiver names no field: %v", err)
+	if e := (*Error)(nil); !errors.As(CheckReceiver(transfer, nil), &e) || e.Field != "to_account" {
+		t.Errorf("a transfer's unknown receiver names no field: %v", e)
 	}
 }
 

@@ -169,7 +169,7 @@ func (h *tierHarness) result() workflows.UpgradeTierResult {
 // error typed by code, and that its message does not carry the KYC number.
 func (h *tierHarness) refusal(code bank.Code) {
 	h.t.Helper()
-	h.failure(code)
+	_ = h.failure(code)
 	if err := h.env.GetWorkflowError(); strings.Contains(err.Error(), h.in.KYC.Number) {
 		h.t.Errorf("failure %q carries the KYC number", err.Error())
 	}

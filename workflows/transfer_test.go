@@ -206,7 +206,7 @@ func (h *transferHarness) result() bank.Transfer {
 func (h *transferHarness) refusal(code bank.Code, want bank.Transfer) {
 	h.t.Helper()
 	var detail activities.TransferRefusal
-	h.refusalDetail(code, &detail)
+	_ = h.refusalDetail(code, &detail)
 	if !jsonEqual(h.t, detail.Transfer, want) {
 		h.t.Errorf("refusal detail = %+v, want %+v", detail.Transfer, want)
 	}
