@@ -55,6 +55,19 @@ func newRun(t *testing.T, dc converter.DataConverter, start time.Time) wfRun {
 	return wfRun{t: t, env: env, calls: &calls{}}
 }
 
+// onQueues registers the regular activities and binds each one the
+// workflow schedules to the task queue it must use: the registration
+// queue's, the accounts queue's, and PublishEvent on the notifications
+// queue. An activity scheduled on any other queue finds no worker and fails.
+func (r wfRun) onQueues(registration, accounts []any) {
+	r.env.RegisterActivity(&activities.Registration{})
+	r.env.RegisterActivity(&activities.Accounts{})
+	r.env.RegisterActivity(&activities.Events{})
+	r.env.SetActivityTaskQueue(workflows.QueueRegistration, registration...)
+	r.env.SetActivityTaskQueue(workflows.QueueAccounts, accounts...)
+	r.env.SetActivityTaskQueue(workflows.QueueNotify, evtActs.PublishEvent)
+}
+
 // execute runs workflow (a function or a registered name) to its end.
 func (r wfRun) execute(workflow any, in any) {
 	r.t.Helper()

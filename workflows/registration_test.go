@@ -71,13 +71,7 @@ func newHarness(t *testing.T, dc converter.DataConverter) *harness {
 	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: workflows.RegistrationID(in.Email)})
 
 	env.RegisterWorkflow(workflows.Registration)
-	env.RegisterActivity(&activities.Registration{})
-	env.RegisterActivity(&activities.Accounts{})
-	env.RegisterActivity(&activities.Events{})
-	// An activity scheduled on any other queue finds no worker and fails.
-	env.SetActivityTaskQueue(workflows.QueueRegistration, regActs.VerifyKYC, regActs.CreateUser)
-	env.SetActivityTaskQueue(workflows.QueueAccounts, accActs.ProvisionAccount)
-	env.SetActivityTaskQueue(workflows.QueueNotify, evtActs.PublishEvent)
+	r.onQueues([]any{regActs.VerifyKYC, regActs.CreateUser}, []any{accActs.ProvisionAccount})
 
 	h := &harness{wfRun: r, in: in}
 	user := testUser(in)

@@ -93,13 +93,7 @@ func newTierHarness(t *testing.T, in workflows.UpgradeTierInput, dc converter.Da
 		ID: workflows.TierUpgradeID(in.AccountNumber, in.RequestID), TaskQueue: workflows.QueueAccounts,
 	})
 	env.RegisterWorkflow(workflows.UpgradeTier)
-	env.RegisterActivity(&activities.Registration{})
-	env.RegisterActivity(&activities.Accounts{})
-	env.RegisterActivity(&activities.Events{})
-	// An activity scheduled on any other queue finds no worker and fails.
-	env.SetActivityTaskQueue(workflows.QueueRegistration, regActs.VerifyKYC, regActs.ClaimEvidence)
-	env.SetActivityTaskQueue(workflows.QueueAccounts, accActs.UpgradeTier)
-	env.SetActivityTaskQueue(workflows.QueueNotify, evtActs.PublishEvent)
+	r.onQueues([]any{regActs.VerifyKYC, regActs.ClaimEvidence}, []any{accActs.UpgradeTier})
 
 	h := &tierHarness{wfRun: r, in: in, queues: map[string][]string{}}
 	h.verify = func(int, bank.KYC) error { return nil }

@@ -65,6 +65,14 @@ func testNotification(userID string) bank.Notification {
 	}
 }
 
+// subscribe subscribes user on hub until the test ends.
+func subscribe(t *testing.T, hub *Hub, user string) <-chan bank.Notification {
+	t.Helper()
+	ch, cancel := hub.Subscribe(context.Background(), user)
+	t.Cleanup(cancel)
+	return ch
+}
+
 func receive(t *testing.T, ch <-chan bank.Notification) bank.Notification {
 	t.Helper()
 	return testkit.Receive(t, ch)
@@ -100,12 +108,9 @@ func TestPublishReachesOnlyThatUser(t *testing.T) {
 	ctx := context.Background()
 
 	alice, bob := uuid.NewString(), uuid.NewString()
-	aliceTab1, cancel1 := hub.Subscribe(ctx, alice)
-	defer cancel1()
-	aliceTab2, cancel2 := hub.Subscribe(ctx, alice)
-	defer cancel2()
-	bobs, cancel3 := hub.Subscribe(ctx, bob)
-	defer cancel3()
+	aliceTab1 := subscribe(t, hub, alice)
+	aliceTab2 := subscribe(t, hub, alice)
+	bobs := subscribe(t, hub, bob)
 	if n := hub.Stats(); n != 3 {
 		t.Errorf("Stats = %d, want 3", n)
 	}
@@ -136,10 +141,8 @@ func TestPublishSeveralReachesEachUser(t *testing.T) {
 	ctx := context.Background()
 
 	sender, receiver := uuid.NewString(), uuid.NewString()
-	senders, cancel1 := hub.Subscribe(ctx, sender)
-	defer cancel1()
-	receivers, cancel2 := hub.Subscribe(ctx, receiver)
-	defer cancel2()
+	senders := subscribe(t, hub, sender)
+	receivers := subscribe(t, hub, receiver)
 
 	debit, credit := testNotification(sender), testNotification(receiver)
 	if err := pub.Publish(ctx, debit, credit); err != nil {
@@ -321,8 +324,7 @@ func TestSlowSubscriberLosesMessagesWithoutBlockingOthers(t *testing.T) {
 	startHub(t, hub)
 	user := uuid.NewString()
 	slow, cancelSlow := hub.Subscribe(context.Background(), user)
-	fast, cancelFast := hub.Subscribe(context.Background(), user)
-	defer cancelFast()
+	fast := subscribe(t, hub, user)
 
 	pub := NewPublisher(rdb, prefix)
 	const total = 10
@@ -390,8 +392,7 @@ func TestHubResubscribesAfterConnectionLoss(t *testing.T) {
 	hub := NewHub(hubClient, prefix, testLogger())
 	startHub(t, hub)
 	user := uuid.NewString()
-	ch, cancel := hub.Subscribe(context.Background(), user)
-	defer cancel()
+	ch := subscribe(t, hub, user)
 
 	ctx, cancelCtx := context.WithTimeout(context.Background(), 4*waitTimeout)
 	defer cancelCtx()
@@ -481,8 +482,7 @@ func TestPatternEscapesThePrefix(t *testing.T) {
 	hub := NewHub(rdb, base+"*:", testLogger())
 	startHub(t, hub)
 	user := uuid.NewString()
-	ch, cancel := hub.Subscribe(context.Background(), user)
-	defer cancel()
+	ch := subscribe(t, hub, user)
 	if err := NewPublisher(rdb, base+"other:").Publish(context.Background(), testNotification(user)); err != nil {
 		t.Fatal(err)
 	}

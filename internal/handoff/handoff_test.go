@@ -29,19 +29,11 @@ func TestDeliverReachesEveryWaiterOnce(t *testing.T) {
 			t.Errorf("%s got nothing", name)
 		}
 	}
-	select {
-	case o := <-other:
-		t.Errorf("a waiter on another id got %+v", o)
-	default:
-	}
+	nothingYet(t, other, "a waiter on another id got")
 	// A second delivery for the same id (a retried activity) finds no one:
 	// those waiters were answered and forgotten.
 	h.Deliver("transfer/u/k", bank.Answer{Refusal: bank.CodeNotFound})
-	select {
-	case o := <-a:
-		t.Errorf("waiter got a second outcome %+v", o)
-	default:
-	}
+	nothingYet(t, a, "waiter got a second answer")
 	if n := h.Waiting(); n != 1 {
 		t.Errorf("Waiting() = %d, want 1 (only the other id)", n)
 	}
@@ -53,11 +45,7 @@ func TestStopForgetsTheWaiter(t *testing.T) {
 	stop()
 	stop() // idempotent
 	h.Deliver("deposit/r", bank.Answer{Transfer: bank.Transfer{ID: "t"}})
-	select {
-	case o := <-ch:
-		t.Errorf("stopped waiter got %+v", o)
-	default:
-	}
+	nothingYet(t, ch, "stopped waiter got")
 	if n := h.Waiting(); n != 0 {
 		t.Errorf("Waiting() = %d after stop, want 0", n)
 	}
@@ -103,5 +91,15 @@ func TestConcurrentWaitDeliverStop(t *testing.T) {
 	wg.Wait()
 	if n := h.Waiting(); n != 0 {
 		t.Errorf("Waiting() = %d after all stopped, want 0", n)
+	}
+}
+
+// nothingYet fails the test, saying what, when ch holds an answer.
+func nothingYet(t *testing.T, ch <-chan bank.Answer, what string) {
+	t.Helper()
+	select {
+	case o := <-ch:
+		t.Errorf("%s %+v", what, o)
+	default:
 	}
 }
