@@ -27,7 +27,7 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 	for _, a := range accs {
 		views = append(views, viewAccount(a))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"user": viewUser(u), "accounts": views})
+	writeJSON(w, http.StatusOK, map[string]any{"user": meView{userView: viewUser(u), Role: u.Role}, "accounts": views})
 }
 
 // account shows an account to its owner and to operators; to anyone else it

@@ -22,6 +22,21 @@ func limitByAddr(perMinute int, trustProxy bool) func(http.Handler) http.Handler
 		}))
 }
 
+// limitByCaller limits requests per signed-in caller (the token's user id)
+// per minute; 0 turns it off. It must run after authenticate. Keyed by user
+// rather than address, so one customer cannot walk a directory from many
+// addresses, and customers behind one NAT do not share a budget.
+func limitByCaller(perMinute int) func(http.Handler) http.Handler {
+	if perMinute <= 0 {
+		return func(next http.Handler) http.Handler { return next }
+	}
+	return httprate.LimitBy(perMinute, time.Minute,
+		func(r *http.Request) (string, error) { return principal(r).UserID, nil },
+		httprate.WithLimitHandler(func(w http.ResponseWriter, r *http.Request) {
+			writeError(w, r, bank.Errorf(bank.CodeRateLimited, "too many requests; retry later"))
+		}))
+}
+
 // failureLimiter counts failed attempts (not requests) per key in a sliding
 // window, on httprate's counter. Wall-clock windows, so keys are comparable.
 type failureLimiter struct {

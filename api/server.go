@@ -40,6 +40,11 @@ type Ledger interface {
 	// under its key, in one round trip.
 	LookupTransfer(ctx context.Context, keyOwner, reference, from, to string) (bank.TransferLookup, error)
 	Entries(ctx context.Context, accountNumber string, limit int, before int64) ([]bank.Entry, int64, error)
+	// BalanceAt and Statement read an account (by internal id) in time;
+	// see postgres.Ledger.
+	BalanceAt(ctx context.Context, accountID int64, at time.Time) (bank.Money, error)
+	Statement(ctx context.Context, accountID int64, start, end time.Time,
+		head func(bank.StatementSummary) error, item func(bank.Entry) error) error
 }
 
 // Check is one dependency /readyz probes.
@@ -72,6 +77,7 @@ type Deps struct {
 	SystemAccount     string // the funding account deposits come from
 	RateRegister      int    // per minute per client address; 0 = off
 	RateLoginFailures int    // per minute per email and per address; 0 = off
+	RateNameEnquiry   int    // name enquiries per minute per caller; 0 = off
 	TrustProxy        bool
 
 	// MaxInFlight bounds the requests worked on at once; more wait
@@ -85,6 +91,9 @@ type Deps struct {
 	// Codec is the codec-server handler (codec.Handler), mounted under
 	// /codec behind operator authentication; nil = not mounted.
 	Codec http.Handler
+	// Console is the web console (console.Handler), mounted at /console/;
+	// nil = not mounted.
+	Console http.Handler
 	// CodecOrigins may call the codec routes from a browser with
 	// credentials (the Temporal Web UI); see CheckCodecOrigins.
 	CodecOrigins []string
@@ -137,11 +146,17 @@ func New(d Deps) http.Handler {
 		r.Route("/codec", s.codecRoutes)
 	}
 
+	if d.Console != nil {
+		r.Handle("/console", d.Console)
+		r.Handle("/console/*", d.Console)
+	}
+
 	r.With(limitByAddr(d.RateRegister, d.TrustProxy)).Post("/auth/register", s.register)
 	r.Get("/auth/registrations/{id}", s.registration)
 	r.Post("/auth/login", s.login)
 	if d.GraphQL != nil {
 		r.Handle("/graphql", d.GraphQL)
+		r.Handle("/graphql/playground/*", d.GraphQL) // the playground's files
 	}
 
 	r.Group(func(r chi.Router) {
@@ -149,6 +164,9 @@ func New(d Deps) http.Handler {
 		r.Get("/me", s.me)
 		r.Get("/accounts/{number}", s.account)
 		r.Get("/accounts/{number}/transactions", s.transactions)
+		r.Get("/accounts/{number}/statement", s.statement)
+		r.Get("/accounts/{number}/balance", s.balanceAt)
+		r.With(limitByCaller(d.RateNameEnquiry)).Get("/accounts/{number}/name-enquiry", s.nameEnquiry)
 		r.Post("/accounts/{number}/tier", s.upgradeTier)
 		r.Post("/transfers", postMoney(s, transferFromBody))
 		r.Get("/transfers/{reference}", s.transferByReference)

@@ -23,6 +23,7 @@ import (
 	"github.com/bankcore/bank/activities"
 	"github.com/bankcore/bank/api"
 	"github.com/bankcore/bank/api/graph"
+	"github.com/bankcore/bank/console"
 	"github.com/bankcore/bank/internal/codec"
 	"github.com/bankcore/bank/internal/config"
 	"github.com/bankcore/bank/internal/fanout"
@@ -210,10 +211,12 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, roles Ro
 			SystemAccount:     postgres.SystemAccountNumber,
 			RateRegister:      cfg.RateRegister,
 			RateLoginFailures: cfg.RateLoginFailures,
+			RateNameEnquiry:   cfg.RateNameEnquiry,
 			TrustProxy:        cfg.TrustForwardedFor,
 			MaxInFlight:       cfg.MaxInFlight,
 			Metrics:           a.metrics,
 			Codec:             codec.Handler(keyring),
+			Console:           console.Handler(console.Options{TemporalUIURL: cfg.TemporalUIURL, TemporalNamespace: cfg.TemporalNamespace}),
 			CodecOrigins:      codecOrigins,
 		})
 		if a.listener, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {

@@ -17,11 +17,11 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/coder/websocket"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"github.com/bankcore/bank/api/graph/playground"
 	"github.com/bankcore/bank/bank"
 )
 
@@ -100,18 +100,19 @@ func Handler(d Deps) http.Handler {
 	gql.SetErrorPresenter(s.presentError)
 	gql.SetRecoverFunc(recoverPanic)
 	s.gql = gql
-	s.page = playground.Handler("bankcore GraphQL", "/graphql")
+	s.page = playground.Handler() // GraphiQL from the binary: works offline
 	return s
 }
 
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
+	case strings.HasPrefix(r.URL.Path, playground.AssetPrefix):
+		s.page.ServeHTTP(w, r) // the playground's scripts and styles
 	case strings.EqualFold(r.Header.Get("Upgrade"), "websocket"):
 		s.serveWebSocket(w, r)
 	case r.Method == http.MethodPost:
 		s.servePOST(w, r)
 	case r.Method == http.MethodGet && strings.Contains(r.Header.Get("Accept"), "text/html"):
-		w.Header().Set("Cache-Control", "no-store")
 		s.page.ServeHTTP(w, r)
 	default:
 		w.Header().Set("Allow", "GET, POST")

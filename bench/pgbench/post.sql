@@ -69,10 +69,11 @@ WITH l AS (
 SELECT f.id AS fid, f.owner_id AS fowner, f.balance AS fbal, t.id AS tid, t.balance AS tbal
 FROM l f, l t WHERE f.account_number = $1 AND t.account_number = $2 \;
 PREPARE post_write AS
-	WITH t AS (
+	WITH clock AS MATERIALIZED (SELECT clock_timestamp() AS at),
+	t AS (
 		INSERT INTO ledger.transfers (id, kind, key_owner, reference, request_hash, from_account_id, to_account_id,
-			amount, narration, status, failure_code, created_by, completed_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, now())
+			amount, narration, status, failure_code, created_by, created_at, completed_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, (SELECT at FROM clock), (SELECT at FROM clock))
 		ON CONFLICT (key_owner, reference) DO NOTHING
 		RETURNING id, created_at, completed_at),
 	b AS (

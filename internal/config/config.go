@@ -5,6 +5,7 @@ package config
 
 import (
 	"fmt"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -14,9 +15,6 @@ import (
 // Config is every setting of every process.
 type Config struct {
 	DatabaseURL        string
-	AuthDatabaseURL    string // AUTH_DATABASE_URL, default DatabaseURL
-	LedgerDatabaseURL  string // LEDGER_DATABASE_URL, default DatabaseURL
-	NotifyDatabaseURL  string // NOTIFY_DATABASE_URL, default DatabaseURL
 	RabbitMQURL        string
 	EventsExchange     string // BANK_EVENTS_EXCHANGE, default bank.events
 	NotifierQueue      string // BANK_NOTIFIER_QUEUE, default bank.notifier
@@ -33,6 +31,7 @@ type Config struct {
 	BcryptCost         int
 	RateRegister       int // registrations per minute per client address; 0 = off
 	RateLoginFailures  int // failed logins per minute per email and per address; 0 = off
+	RateNameEnquiry    int // BANK_RATE_NAME_ENQUIRY: name enquiries per minute per caller; 0 = off
 	KYCTimeout         time.Duration
 	RegistrationWait   time.Duration // how long POST /auth/register waits before 202
 	TransferWait       time.Duration // how long POST /transfers waits before 202
@@ -45,7 +44,10 @@ type Config struct {
 	WorkerConcurrency  int
 	MaxInFlight        int // BANK_MAX_INFLIGHT: requests one API instance works on at once; 0 = no limit
 	UICodecCORSOrigins []string
-	InProcessAnswer    bool // BANK_IN_PROCESS_ANSWER: a transfer's workflow answers the handler in the same process
+	// TemporalUIURL is the Temporal Web UI the console links each transfer's
+	// workflow to (BANK_TEMPORAL_UI_URL); an absolute http(s) URL.
+	TemporalUIURL   string
+	InProcessAnswer bool // BANK_IN_PROCESS_ANSWER: a transfer's workflow answers the handler in the same process
 }
 
 // Dev defaults, public on purpose (the contract names them). Each one that
@@ -81,6 +83,7 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 		BcryptCost:        r.integer("BCRYPT_COST", 12),
 		RateRegister:      r.integer("BANK_RATE_REGISTER", 10),
 		RateLoginFailures: r.integer("BANK_RATE_LOGIN_FAILURES", 5),
+		RateNameEnquiry:   r.integer("BANK_RATE_NAME_ENQUIRY", 30),
 		KYCTimeout:        r.duration("KYC_TIMEOUT", 2*time.Second),
 		RegistrationWait:  r.duration("BANK_REGISTRATION_WAIT", 5*time.Second),
 		TransferWait:      r.duration("BANK_TRANSFER_WAIT", 5*time.Second),
@@ -94,9 +97,7 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 		MaxInFlight:       r.integer("BANK_MAX_INFLIGHT", 256),
 		InProcessAnswer:   r.boolean("BANK_IN_PROCESS_ANSWER", true),
 	}
-	c.AuthDatabaseURL = r.str("AUTH_DATABASE_URL", c.DatabaseURL)
-	c.LedgerDatabaseURL = r.str("LEDGER_DATABASE_URL", c.DatabaseURL)
-	c.NotifyDatabaseURL = r.str("NOTIFY_DATABASE_URL", c.DatabaseURL)
+	c.TemporalUIURL = strings.TrimRight(r.str("BANK_TEMPORAL_UI_URL", "http://localhost:8233"), "/")
 	c.UICodecCORSOrigins = strings.Split(r.str("BANK_CODEC_CORS_ORIGINS", "http://localhost:8233,http://127.0.0.1:8233"), ",")
 	if r.err != nil {
 		return Config{}, r.err
@@ -107,8 +108,13 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 	if len(c.JWTSecret) < 32 {
 		return Config{}, fmt.Errorf("JWT_SECRET must be at least 32 bytes")
 	}
-	if c.RateRegister < 0 || c.RateLoginFailures < 0 || c.MaxInFlight < 0 {
+	if c.RateRegister < 0 || c.RateLoginFailures < 0 || c.RateNameEnquiry < 0 || c.MaxInFlight < 0 {
 		return Config{}, fmt.Errorf("rate limits must be >= 0 (0 turns one off)")
+	}
+	// The console puts this URL in links; only a web address may go there
+	// (never javascript: or a relative path).
+	if u, err := url.Parse(c.TemporalUIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return Config{}, fmt.Errorf("BANK_TEMPORAL_UI_URL must be an absolute http(s) URL, got %q", c.TemporalUIURL)
 	}
 	return c, nil
 }

@@ -139,6 +139,7 @@ func readAccount(t *testing.T, c *testenv.Client, account string) accountBody {
 
 type entryBody struct {
 	ID                  string `json:"id"`
+	Kind                string `json:"kind"`
 	TransferReference   string `json:"transfer_reference"`
 	Direction           string `json:"direction"`
 	Amount              string `json:"amount"`

@@ -28,11 +28,19 @@ const lockSQL = `SELECT id, account_number, owner_id, kind = 'system', tier, bal
 // writeSQL writes the transfer row with its final status and, only when the
 // row was inserted ($13: COMPLETED) and the key was free, both balances and
 // both entries, in one statement. On a taken key it writes nothing.
+//
+// The time is read here, under both row locks, not at BEGIN (now()): a
+// posting that began first but locked second would otherwise carry an
+// earlier time than the entry before it in its account's balance_after
+// chain, and "the balance at a time" and statements (which read entries by
+// time) would no longer follow the chain. Under the lock, each account's
+// entries are stamped in the order they are chained.
 const writeSQL = `
-	WITH t AS (
+	WITH clock AS MATERIALIZED (SELECT clock_timestamp() AS at),
+	t AS (
 		INSERT INTO ledger.transfers (id, kind, key_owner, reference, request_hash, from_account_id, to_account_id,
-			amount, narration, status, failure_code, created_by, completed_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, now())
+			amount, narration, status, failure_code, created_by, created_at, completed_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, (SELECT at FROM clock), (SELECT at FROM clock))
 		ON CONFLICT (key_owner, reference) DO NOTHING
 		RETURNING id, created_at, completed_at),
 	b AS (
@@ -250,7 +258,7 @@ func (l *Ledger) Entries(ctx context.Context, accountNumber string, limit int, b
 		return nil, 0, bank.Invalid("limit", "must be at least 1")
 	}
 	rows, err := l.pool.Query(ctx, `
-		SELECT e.id, t.reference, e.direction, e.amount, e.balance_after, ca.account_number, t.narration, e.created_at
+		SELECT e.id, t.kind, t.reference, e.direction, e.amount, e.balance_after, ca.account_number, t.narration, e.created_at
 		FROM ledger.accounts a
 		JOIN ledger.entries e ON e.account_id = a.id
 		JOIN ledger.transfers t ON t.id = e.transfer_id
@@ -264,7 +272,7 @@ func (l *Ledger) Entries(ctx context.Context, accountNumber string, limit int, b
 	}
 	entries, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (bank.Entry, error) {
 		var e bank.Entry
-		err := r.Scan(&e.ID, &e.TransferReference, &e.Direction, &e.Amount, &e.BalanceAfter, &e.CounterpartyAccount, &e.Narration, &e.CreatedAt)
+		err := r.Scan(&e.ID, &e.Kind, &e.TransferReference, &e.Direction, &e.Amount, &e.BalanceAfter, &e.CounterpartyAccount, &e.Narration, &e.CreatedAt)
 		return e, err
 	})
 	if err != nil {

@@ -1,15 +1,18 @@
-package temporaldev
+package localtemporal
 
 import (
 	"context"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
+
+	"github.com/bankcore/bank/internal/proc"
 )
 
 // The CLI is a build prerequisite like the Go toolchain (`make test` builds
@@ -28,7 +31,7 @@ func TestStartServesSearchAttributesAndStops(t *testing.T) {
 	defer cancel()
 
 	attrs := []string{"BankTestReference", "BankTestUserID"}
-	log := NewTailBuffer(1 << 20)
+	log := proc.NewTailBuffer(1 << 20)
 	srv, err := Start(ctx, Options{
 		Headless:         true,
 		SearchAttributes: attrs,
@@ -87,10 +90,10 @@ func TestStartServesSearchAttributesAndStops(t *testing.T) {
 	if err := srv.Stop(); err != nil {
 		t.Errorf("Stop: %v", err)
 	}
-	select {
-	case <-srv.Done():
-	default:
-		t.Fatal("Stop returned before the process exited")
+	for _, p := range srv.Processes() {
+		if p.Running() {
+			t.Fatalf("Stop returned before %s exited", p.Name())
+		}
 	}
 	conn, err := net.DialTimeout("tcp", srv.Address(), time.Second)
 	if err == nil {
@@ -118,7 +121,7 @@ func TestStartFailsCleanlyWhenPortTaken(t *testing.T) {
 		_ = srv.Stop()
 		t.Fatal("Start succeeded on a port that was taken")
 	}
-	if !strings.Contains(err.Error(), "exited during start-up") {
+	if !strings.Contains(err.Error(), "exited while starting") {
 		t.Errorf("error does not say the server exited: %v", err)
 	}
 	t.Logf("expected error: %v", err)
@@ -135,18 +138,28 @@ func TestFindCLIRejectsWrongBinary(t *testing.T) {
 	}
 }
 
-func TestArgv(t *testing.T) {
-	r, err := Options{
-		Port: 7233, UIPort: 8233, DBFile: "/tmp/x.db", Namespace: "bank",
-		SearchAttributes: []string{"A", "B"}, UICodecEndpoint: "http://localhost:8080/codec",
-	}.withDefaults()
+// argv is the dev server's command line for opts, as New plans it.
+func argv(t *testing.T, opts Options) string {
+	t.Helper()
+	opts.CLI = "/bin/temporal" // not run
+	s, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := strings.Join(r.argv(), " ")
+	if len(s.Processes()) != 1 {
+		t.Fatalf("a dev server is one process, got %d", len(s.Processes()))
+	}
+	return strings.Join(s.Processes()[0].Spec().Args, " ")
+}
+
+func TestArgv(t *testing.T) {
+	got := argv(t, Options{
+		Port: 7233, UIPort: 8233, DBFile: filepath.Join(t.TempDir(), "x.db"), Namespace: "bank",
+		SearchAttributes: []string{"A", "B"}, UICodecEndpoint: "http://localhost:8080/codec",
+	})
 	for _, want := range []string{
 		"server start-dev --ip 127.0.0.1 --port 7233 --log-level warn --ui-port 8233",
-		"--db-filename /tmp/x.db", "--namespace bank",
+		"x.db", "--namespace bank",
 		"--sqlite-pragma journal_mode=wal", "--dynamic-config-value matching.numTaskqueueWritePartitions=1",
 		"--search-attribute A=Keyword --search-attribute B=Keyword",
 		"--ui-codec-endpoint http://localhost:8080/codec",
@@ -156,11 +169,7 @@ func TestArgv(t *testing.T) {
 		}
 	}
 
-	r, err = Options{Port: 1, Headless: true}.withDefaults()
-	if err != nil {
-		t.Fatal(err)
-	}
-	got = strings.Join(r.argv(), " ")
+	got = argv(t, Options{Port: 1, Headless: true})
 	for _, unwanted := range []string{"--ui-port", "--db-filename", "--namespace", "--ui-codec-endpoint"} {
 		if strings.Contains(got, unwanted) {
 			t.Errorf("headless in-memory argv has %s:\n%s", unwanted, got)
@@ -170,7 +179,7 @@ func TestArgv(t *testing.T) {
 		t.Errorf("argv lacks --headless:\n%s", got)
 	}
 
-	if _, err := (Options{SearchAttributes: []string{"bad=name"}}).withDefaults(); err == nil {
+	if _, err := New(Options{CLI: "/bin/temporal", SearchAttributes: []string{"bad=name"}}); err == nil {
 		t.Error("accepted a search attribute name with '='")
 	}
 }
