@@ -2,6 +2,7 @@ package bank
 
 import (
 	"errors"
+	"slices"
 	"testing"
 )
 
@@ -133,5 +134,11 @@ func TestFinalCodes(t *testing.T) {
 		if c.Final() {
 			t.Errorf("%q is final: a retry could change it", c)
 		}
+	}
+}
+
+func TestFinalCodesSorted(t *testing.T) {
+	if codes := FinalCodes(); !slices.IsSorted(codes) {
+		t.Errorf("FinalCodes = %v, want them sorted (workflows record them in retry policies)", codes)
 	}
 }
