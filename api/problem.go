@@ -121,7 +121,8 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 
 // isUnavailable recognises failures to reach a dependency, as opposed to
 // bugs: network errors, a connection reset or cut mid-answer, and
-// PostgreSQL's connection-exception (08) and operator-intervention (57)
+// PostgreSQL's connection-exception (08), insufficient-resources (53: too
+// many connections, out of memory or disk) and operator-intervention (57)
 // classes, seen through the SQLSTATE any driver error exposes.
 func isUnavailable(err error) bool {
 	var netErr net.Error
@@ -132,7 +133,7 @@ func isUnavailable(err error) bool {
 		return true
 	case errors.As(err, &state):
 		c := state.SQLState()
-		return strings.HasPrefix(c, "08") || strings.HasPrefix(c, "57")
+		return strings.HasPrefix(c, "08") || strings.HasPrefix(c, "53") || strings.HasPrefix(c, "57")
 	}
 	return false
 }

@@ -541,18 +541,24 @@ func TestLedger_PostConcurrentSameKey(t *testing.T) {
 			a, ua, b, _ := fundedPair(ctx, t, l, 1_000_00)
 			req := transferRequest(ua, a, b, 150_00)
 
-			// Warm every connection so the callers start together.
+			// Warm every connection so the callers start together. A failed
+			// acquire gives back what it holds: pool.Close waits for every
+			// connection, and would wait for ever.
 			conns := make([]*pgxpool.Conn, 0, n)
+			release := func() {
+				for _, c := range conns {
+					c.Release()
+				}
+			}
 			for range n {
 				c, err := pool.Acquire(ctx)
 				if err != nil {
+					release()
 					t.Fatal(err)
 				}
 				conns = append(conns, c)
 			}
-			for _, c := range conns {
-				c.Release()
-			}
+			release()
 
 			results := make([]bank.Transfer, n)
 			errs := make([]error, n)
