@@ -36,10 +36,7 @@ type ProvisionAccountResult struct {
 // an earlier attempt already did.
 func (a *Accounts) ProvisionAccount(ctx context.Context, in ProvisionAccountInput) (ProvisionAccountResult, error) {
 	acc, err := a.Accounts.ProvisionDefault(ctx, in.UserID)
-	if err != nil {
-		return ProvisionAccountResult{}, asActivityError(err)
-	}
-	return ProvisionAccountResult{Account: acc}, nil
+	return ProvisionAccountResult{Account: acc}, asActivityError(err)
 }
 
 // UpgradeTierInput is the upgrade to apply; evidence type only, no number.
@@ -58,8 +55,5 @@ type UpgradeTierResult struct {
 // ApplyTierUpgrade.
 func (a *Accounts) UpgradeTier(ctx context.Context, in UpgradeTierInput) (UpgradeTierResult, error) {
 	acc, err := a.Accounts.UpgradeTier(ctx, in.Upgrade)
-	if err != nil {
-		return UpgradeTierResult{}, asActivityError(err)
-	}
-	return UpgradeTierResult{Account: acc}, nil
+	return UpgradeTierResult{Account: acc}, asActivityError(err)
 }

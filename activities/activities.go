@@ -1,60 +1,32 @@
 // Package activities holds the Temporal activities: thin methods on structs
-// that hold their dependencies. They translate bank error codes into
-// non-retryable application errors whose type is the code, and leave every
-// other error retryable.
+// that hold their dependencies. They translate bank errors into application
+// errors typed by their code (non-retryable when the code is final) and
+// leave every other error retryable. What happens next is the workflow's
+// business, never an activity's.
 package activities
 
 import (
 	"errors"
-	"slices"
 
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/bankcore/bank/bank"
 )
 
-// businessCodes are final answers: retrying cannot change them.
-var businessCodes = map[bank.Code]bool{
-	bank.CodeValidation:        true,
-	bank.CodeNotFound:          true,
-	bank.CodeEmailTaken:        true,
-	bank.CodeKYCFailed:         true,
-	bank.CodeIdentityInUse:     true,
-	bank.CodeIdempotencyReused: true,
-	bank.CodeInsufficientFunds: true,
-	bank.CodeSingleLimit:       true,
-	bank.CodeReceiverLimit:     true,
-	bank.CodeSameAccount:       true,
-	bank.CodeTierNotHigher:     true,
-}
-
-// BusinessCodes lists the application error types that workflows treat as
-// final (also used as NonRetryableErrorTypes in retry policies).
-func BusinessCodes() []string { return slices.Clone(sortedBusinessCodes) }
-
-// sortedBusinessCodes is businessCodes in a fixed order, made once: a
-// workflow's retry policy must be the same on every run, and a map's order
-// is not (workflowcheck).
-var sortedBusinessCodes = func() []string {
-	out := make([]string, 0, len(businessCodes))
-	for c := range businessCodes {
-		out = append(out, string(c))
-	}
-	slices.Sort(out)
-	return out
-}()
-
-// asActivityError turns a business *bank.Error into a non-retryable
-// application error typed by its code; other errors stay retryable.
+// asActivityError turns a *bank.Error into an application error typed by
+// its code: non-retryable when the code is final (bank.Code.Final),
+// retryable otherwise (KYC_UNAVAILABLE: a slow registry). Other errors stay
+// as they are, retryable; nil stays nil (an activity's result is ignored
+// when it returns an error).
 func asActivityError(err error) error {
-	if err == nil {
-		return nil
-	}
 	var be *bank.Error
-	if errors.As(err, &be) && businessCodes[be.Code] {
+	if !errors.As(err, &be) || be == nil {
+		return err
+	}
+	if be.Code.Final() {
 		return Refusal(be.Message, be.Code)
 	}
-	return err
+	return temporal.NewApplicationError(be.Message, string(be.Code))
 }
 
 // Refusal is the application error of a business refusal: typed by its
@@ -67,14 +39,4 @@ func Refusal(msg string, code bank.Code, details ...any) error {
 		Category:     temporal.ApplicationErrorCategoryBenign,
 		Details:      details,
 	})
-}
-
-// CodeOf returns the bank code carried by an error that came back from an
-// activity or a workflow ("" when it carries none).
-func CodeOf(err error) bank.Code {
-	var appErr *temporal.ApplicationError
-	if errors.As(err, &appErr) && businessCodes[bank.Code(appErr.Type())] {
-		return bank.Code(appErr.Type())
-	}
-	return ""
 }

@@ -2,12 +2,8 @@ package activities
 
 import (
 	"context"
-	"errors"
-
-	"go.temporal.io/sdk/activity"
 
 	"github.com/bankcore/bank/bank"
-	"github.com/bankcore/bank/internal/handoff"
 )
 
 // LedgerStore posts transfers atomically and idempotently.
@@ -20,12 +16,6 @@ type LedgerStore interface {
 // Ledger holds the posting activity.
 type Ledger struct {
 	Ledger LedgerStore
-	// Outcomes, when set, gets every posting's outcome under its workflow
-	// id, for an API handler in this process that started the workflow
-	// (eager start runs it here) and answers once money has moved and the
-	// event is confirmed. Set, it needs a real activity context
-	// (activity.GetInfo), as the SDK and its test environment give.
-	Outcomes *handoff.Hub
 }
 
 // PostTransferInput is the validated request; no PII (account numbers and
@@ -40,7 +30,7 @@ type PostTransferResult struct {
 }
 
 // TransferRefusal is the detail of a refused transfer's application error:
-// the stored transfer, so the workflow can announce it.
+// the stored transfer (workflows.AnswerOf reads it).
 type TransferRefusal struct {
 	Transfer bank.Transfer
 }
@@ -52,34 +42,10 @@ type TransferRefusal struct {
 func (a *Ledger) PostTransfer(ctx context.Context, in PostTransferInput) (PostTransferResult, error) {
 	t, err := a.Ledger.Post(ctx, in.Request)
 	if err != nil {
-		var be *bank.Error
-		if errors.As(err, &be) && businessCodes[be.Code] {
-			a.handOff(ctx, handoff.Outcome{Err: be})
-		}
 		return PostTransferResult{}, asActivityError(err)
-	}
-	if t.Status == bank.StatusFailed && t.Kind == bank.KindDeposit {
-		// The workflow announces no refused deposit: answer now.
-		a.handOff(ctx, handoff.Outcome{Transfer: t})
-	} else {
-		// The workflow publishes the event next; PublishEvent releases it.
-		a.Outcomes.Hold(workflowID(ctx, a.Outcomes), handoff.Outcome{Transfer: t})
 	}
 	if t.Status == bank.StatusFailed {
 		return PostTransferResult{}, Refusal("transfer refused: "+string(t.FailureCode), t.FailureCode, TransferRefusal{Transfer: t})
 	}
 	return PostTransferResult{Transfer: t}, nil
-}
-
-func (a *Ledger) handOff(ctx context.Context, o handoff.Outcome) {
-	a.Outcomes.Deliver(workflowID(ctx, a.Outcomes), o)
-}
-
-// workflowID is the id outcomes are handed over under; "" when there is no
-// Hub (the activity info is not read for nothing).
-func workflowID(ctx context.Context, h *handoff.Hub) string {
-	if h == nil {
-		return ""
-	}
-	return activity.GetInfo(ctx).WorkflowExecution.ID
 }

@@ -2,16 +2,13 @@ package activities
 
 import (
 	"context"
-	"errors"
-
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/bankcore/bank/bank"
-	"github.com/bankcore/bank/internal/kyc"
 )
 
 // KYCVerifier checks identity evidence. Errors: KYC_FAILED (final),
-// VALIDATION_FAILED (final); anything else is retryable.
+// VALIDATION_FAILED (final), KYC_UNAVAILABLE (the registry timed out);
+// anything else is retryable.
 type KYCVerifier interface {
 	Verify(ctx context.Context, k bank.KYC) error
 }
@@ -37,14 +34,10 @@ type VerifyKYCInput struct {
 // SensitivePayload marks the payload for encryption (codec.Sensitive).
 func (VerifyKYCInput) SensitivePayload() {}
 
-// VerifyKYC asks the registry; a timeout is retried by Temporal.
+// VerifyKYC asks the registry; a timeout (KYC_UNAVAILABLE) is retried by
+// Temporal.
 func (a *Registration) VerifyKYC(ctx context.Context, in VerifyKYCInput) error {
-	err := a.KYC.Verify(ctx, in.KYC)
-	if errors.Is(err, kyc.ErrTimeout) {
-		// Typed so operators can tell a slow provider from a broken one.
-		return temporal.NewApplicationError("kyc registry timed out", string(bank.CodeKYCUnavailable))
-	}
-	return asActivityError(err)
+	return asActivityError(a.KYC.Verify(ctx, in.KYC))
 }
 
 // CreateUserInput is the user to create; PII, so encrypted in history. The
@@ -83,10 +76,7 @@ func (a *Registration) CreateUser(ctx context.Context, in CreateUserInput) (Crea
 		KYCType:        in.KYC.Type,
 		KYCNumberHMAC:  bank.KYCDigest(a.IdentityKey, in.KYC),
 	})
-	if err != nil {
-		return CreateUserResult{}, asActivityError(err)
-	}
-	return CreateUserResult{User: u}, nil
+	return CreateUserResult{User: u}, asActivityError(err)
 }
 
 // EvidenceStore records verified evidence when it suffices for the target
@@ -118,8 +108,5 @@ func (a *Registration) ClaimEvidence(ctx context.Context, in ClaimEvidenceInput)
 		return ClaimEvidenceResult{}, asActivityError(err)
 	}
 	types, err := a.Evidence.ClaimEvidence(ctx, in.UserID, in.Tier, k.Type, bank.KYCDigest(a.IdentityKey, k))
-	if err != nil {
-		return ClaimEvidenceResult{}, asActivityError(err)
-	}
-	return ClaimEvidenceResult{OnFile: types}, nil
+	return ClaimEvidenceResult{OnFile: types}, asActivityError(err)
 }

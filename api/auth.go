@@ -20,7 +20,6 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/bankcore/bank/activities"
 	"github.com/bankcore/bank/bank"
 	"github.com/bankcore/bank/internal/token"
 	"github.com/bankcore/bank/workflows"
@@ -121,7 +120,7 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		}
 		var appErr *temporal.ApplicationError
 		var failure workflows.RegistrationFailure
-		if code := activities.CodeOf(err); code != "" && errors.As(err, &appErr) &&
+		if code := workflows.CodeOf(err); code != "" && errors.As(err, &appErr) &&
 			appErr.Details(&failure) == nil && failure.Nonce != nonce {
 			continue // someone else's failed run
 		}
@@ -335,16 +334,8 @@ func (s *Server) runFingerprint(ctx context.Context, wfID string) ([]byte, error
 
 // registrationError maps a workflow failure to a caller-safe error.
 func registrationError(err error) error {
-	if code := activities.CodeOf(err); code != "" {
-		switch code {
-		case bank.CodeEmailTaken:
-			return bank.Errorf(code, "a user with this email already exists")
-		case bank.CodeIdentityInUse:
-			return bank.Errorf(code, "this identity number already belongs to another user")
-		case bank.CodeKYCFailed:
-			return bank.Errorf(code, "the identity registry has no match for this KYC number")
-		}
-		return bank.Errorf(code, "registration refused")
+	if code := workflows.CodeOf(err); code != "" {
+		return refusal(code)
 	}
 	var be *bank.Error
 	if errors.As(err, &be) {

@@ -21,9 +21,15 @@ func await(ctx context.Context, run client.WorkflowRun, wait time.Duration, res 
 	waitCtx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	err := run.Get(waitCtx, res)
-	var deadline *serviceerror.DeadlineExceeded
-	if err != nil && (waitCtx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.As(err, &deadline)) {
+	if err != nil && (waitCtx.Err() != nil || stillRunning(err)) {
 		return errStillRunning
 	}
 	return err
+}
+
+// stillRunning recognises a wait for a workflow's result that ran out of
+// time (ours, or the server's long poll), not a workflow that ended.
+func stillRunning(err error) bool {
+	var deadline *serviceerror.DeadlineExceeded
+	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &deadline)
 }

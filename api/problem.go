@@ -39,6 +39,33 @@ var statusOf = map[bank.Code]int{
 	bank.CodeInternal:          http.StatusInternalServerError,
 }
 
+// messages is the one table from error code to what the caller is told when
+// only the code is known: a refusal a workflow came back with, or one
+// stored under a key. Errors that carry their own message (validation,
+// the stores' NOT_FOUND) say it themselves.
+var messages = map[bank.Code]string{
+	bank.CodeNotFound:          "account not found",
+	bank.CodeValidation:        "the request is not valid for this operation",
+	bank.CodeIdempotencyReused: "this idempotency key (reference) was already used for a different request; use a new one",
+	bank.CodeSameAccount:       "the sending and receiving accounts are the same",
+	bank.CodeSingleLimit:       "the amount exceeds the sending account's single transaction limit",
+	bank.CodeInsufficientFunds: "the sending account's balance is too low",
+	bank.CodeReceiverLimit:     "the credit would lift the receiving account above its maximum balance",
+	bank.CodeEmailTaken:        "a user with this email already exists",
+	bank.CodeIdentityInUse:     "this identity number already belongs to another user",
+	bank.CodeKYCFailed:         "the KYC evidence could not be verified, or what is on file does not allow this tier (TIER_3 needs a verified BVN or NIN first)",
+	bank.CodeTierNotHigher:     "only upgrades are possible",
+}
+
+// refusal is the caller-safe error for a bare code.
+func refusal(code bank.Code) error {
+	msg, ok := messages[code]
+	if !ok {
+		msg = "the request was refused"
+	}
+	return bank.Errorf(code, "%s", msg)
+}
+
 // Problem is an RFC 9457 problem details object with our stable code.
 type Problem struct {
 	Type   string `json:"type"`
@@ -94,7 +121,8 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 
 // isUnavailable recognises failures to reach a dependency, as opposed to
 // bugs: network errors, a connection reset or cut mid-answer, and
-// PostgreSQL's connection-exception (08) and operator-intervention (57)
+// PostgreSQL's connection-exception (08), insufficient-resources (53: too
+// many connections, out of memory or disk) and operator-intervention (57)
 // classes, seen through the SQLSTATE any driver error exposes.
 func isUnavailable(err error) bool {
 	var netErr net.Error
@@ -105,7 +133,7 @@ func isUnavailable(err error) bool {
 		return true
 	case errors.As(err, &state):
 		c := state.SQLState()
-		return strings.HasPrefix(c, "08") || strings.HasPrefix(c, "57")
+		return strings.HasPrefix(c, "08") || strings.HasPrefix(c, "53") || strings.HasPrefix(c, "57")
 	}
 	return false
 }

@@ -35,6 +35,7 @@ func TestWriteErrorStatus(t *testing.T) {
 		{"CutMidAnswer", fmt.Errorf("scan: %w", io.ErrUnexpectedEOF), 503, "SERVICE_UNAVAILABLE", true},
 		{"AdminShutdown", fmt.Errorf("post: %w", sqlStateErr("57P01")), 503, "SERVICE_UNAVAILABLE", true},
 		{"ConnectionFailure", fmt.Errorf("post: %w", sqlStateErr("08006")), 503, "SERVICE_UNAVAILABLE", true},
+		{"TooManyConnections", fmt.Errorf("read user: %w", sqlStateErr("53300")), 503, "SERVICE_UNAVAILABLE", true},
 		{"ConstraintIsABug", fmt.Errorf("post: %w", sqlStateErr("23505")), 500, "INTERNAL", false},
 		{"DeclaredUnavailable", bank.Errorf(bank.CodeUnavailable, "temporal down"), 503, "SERVICE_UNAVAILABLE", true},
 	}

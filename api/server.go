@@ -16,9 +16,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/bankcore/bank/bank"
-	"github.com/bankcore/bank/internal/handoff"
 	"github.com/bankcore/bank/internal/metrics"
-	"github.com/bankcore/bank/internal/postgres"
 	"github.com/bankcore/bank/internal/token"
 )
 
@@ -40,7 +38,7 @@ type Ledger interface {
 	ByKey(ctx context.Context, keyOwner, reference string) (bank.Transfer, error)
 	// LookupTransfer reads both accounts of a transfer and what is stored
 	// under its key, in one round trip.
-	LookupTransfer(ctx context.Context, keyOwner, reference, from, to string) (postgres.TransferLookup, error)
+	LookupTransfer(ctx context.Context, keyOwner, reference, from, to string) (bank.TransferLookup, error)
 	Entries(ctx context.Context, accountNumber string, limit int, before int64) ([]bank.Entry, int64, error)
 	// BalanceAt and Statement read an account (by internal id) in time;
 	// see postgres.Ledger.
@@ -74,10 +72,10 @@ type Deps struct {
 	BcryptCost       int
 	RegistrationWait time.Duration
 	TransferWait     time.Duration // how long POST /transfers waits before 202
-	// Outcomes is set where this process also runs the transfers worker:
-	// the posting activity hands its outcome to the waiting handler (see
-	// package handoff). nil = always wait on the workflow.
-	Outcomes          *handoff.Hub
+	// Answers is set where this process also runs the transfers worker:
+	// the workflow hands its answer to the waiting handler. nil = no
+	// in-process answer: wait on the workflow and the stored row.
+	Answers           Answers
 	SystemAccount     string // the funding account deposits come from
 	RateRegister      int    // per minute per client address; 0 = off
 	RateLoginFailures int    // per minute per email and per (address, email); 0 = off
@@ -180,9 +178,9 @@ func New(d Deps) http.Handler {
 		r.Get("/accounts/{number}/balance", s.balanceAt)
 		r.With(limitByCaller(d.RateNameEnquiry)).Get("/accounts/{number}/name-enquiry", s.nameEnquiry)
 		r.Post("/accounts/{number}/tier", s.upgradeTier)
-		r.Post("/transfers", s.transfer)
+		r.Post("/transfers", postMoney(s, transferFromBody))
 		r.Get("/transfers/{reference}", s.transferByReference)
-		r.With(requireOperator).Post("/accounts/{number}/deposits", s.deposit)
+		r.With(requireOperator).Post("/accounts/{number}/deposits", postMoney(s, s.depositFromBody))
 	})
 	return r
 }

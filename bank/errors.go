@@ -6,6 +6,7 @@ package bank
 import (
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // Code is a stable, UPPER_SNAKE error code. Clients switch on it; the REST
@@ -37,6 +38,32 @@ const (
 	CodeUnavailable       Code = "SERVICE_UNAVAILABLE"
 	CodeInternal          Code = "INTERNAL"
 )
+
+// finalCodes are the codes of final answers, sorted: the request was
+// refused for what it is or what the bank holds, and asking again cannot
+// change that. Anything else (a timeout, an outage, a bug) may succeed when
+// retried. A slice, not a map: workflow code reads it (retry policies), and
+// must see one order every time.
+var finalCodes = []Code{
+	CodeEmailTaken,
+	CodeIdempotencyReused,
+	CodeIdentityInUse,
+	CodeInsufficientFunds,
+	CodeKYCFailed,
+	CodeNotFound,
+	CodeReceiverLimit,
+	CodeSameAccount,
+	CodeSingleLimit,
+	CodeTierNotHigher,
+	CodeValidation,
+}
+
+// Final reports whether an error with this code is a final answer, one that
+// retrying cannot change (workflows fail with it rather than retry).
+func (c Code) Final() bool { return slices.Contains(finalCodes, c) }
+
+// FinalCodes lists the codes of final answers, sorted.
+func FinalCodes() []Code { return slices.Clone(finalCodes) }
 
 // Error is the one error type that crosses package borders with a code.
 // Message is safe to show to the caller: it never holds secrets or PII.

@@ -2,6 +2,7 @@ package bank
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -19,15 +20,19 @@ const (
 	NotificationTransferFailed NotificationType = "TRANSFER_FAILED"
 )
 
-// Valid reports whether t is a known notification type.
-func (t NotificationType) Valid() bool {
-	switch t {
-	case NotificationAccountCreated, NotificationTransferDebit, NotificationTransferCredit,
-		NotificationDeposit, NotificationTierUpgraded, NotificationTransferFailed:
-		return true
-	}
-	return false
+// NotificationTypes are every notification type, in the order of the
+// contract. The GraphQL enum and the database's CHECK list the same ones (a
+// test in package app ties the three together).
+var NotificationTypes = []NotificationType{
+	NotificationAccountCreated, NotificationTransferDebit, NotificationTransferCredit,
+	NotificationDeposit, NotificationTierUpgraded, NotificationTransferFailed,
 }
+
+// Valid reports whether t is a known notification type.
+func (t NotificationType) Valid() bool { return slices.Contains(NotificationTypes, t) }
+
+// MaxNotificationsPage bounds a page of a user's notifications.
+const MaxNotificationsPage = 100
 
 // Notification is one message to one user about one event. Like events,
 // notifications carry no PII: they are built from events alone.

@@ -2,6 +2,7 @@ package bank
 
 import (
 	"crypto/sha256"
+	"errors"
 	"math"
 	"regexp"
 	"strconv"
@@ -92,9 +93,48 @@ const MaxNarrationRunes = 140
 // Party is an account as the posting rules see it, read under its row lock.
 type Party struct {
 	ID      int64
-	System  bool // the funding account: no limits, may go below zero
+	System  bool   // the funding account: no limits, may go below zero
+	OwnerID string // "" for the funding account
 	Tier    Tier
 	Balance Money
+}
+
+// Party is the account as the rules see it.
+func (a Account) Party() Party {
+	return Party{ID: a.ID, OwnerID: a.OwnerID, Tier: a.Tier, Balance: a.Balance}
+}
+
+// CheckSender checks that req may take money from the account from (nil:
+// no such account). A customer sends only from an account of their own,
+// so another's account and a missing one are the very same NOT_FOUND and
+// the answer never tells which account numbers exist; a deposit comes from
+// the funding account only (anything else is a bug, not a request). The
+// API checks it before it starts a workflow, the posting again under the
+// row locks. Errors: NOT_FOUND.
+func CheckSender(req TransferRequest, from *Party) error {
+	if req.Kind == KindDeposit {
+		if from == nil || !from.System {
+			return errors.New("deposits come from the system account")
+		}
+		return nil
+	}
+	if from == nil || from.System || from.OwnerID != req.KeyOwner {
+		return &Error{Code: CodeNotFound, Field: "from_account", Message: "account not found"}
+	}
+	return nil
+}
+
+// CheckReceiver checks that req may pay into the account to (nil: no such
+// account): money goes to customer accounts only, the funding account is
+// nobody's to pay into. Errors: NOT_FOUND.
+func CheckReceiver(req TransferRequest, to *Party) error {
+	if to != nil && !to.System {
+		return nil
+	}
+	if req.Kind == KindDeposit {
+		return Errorf(CodeNotFound, "account not found") // the account in the path
+	}
+	return &Error{Code: CodeNotFound, Field: "to_account", Message: "the receiving account does not exist"}
 }
 
 // CheckTransfer applies the contract's rules, in the contract's order, to a

@@ -21,6 +21,7 @@ type Activities struct {
 	Accounts     *activities.Accounts
 	Events       *activities.Events
 	Ledger       *activities.Ledger
+	Answers      *activities.Answers
 }
 
 // Options tune the workers.
@@ -41,13 +42,14 @@ func New(c client.Client, acts Activities, opts Options) []worker.Worker {
 	acc.RegisterWorkflow(workflows.UpgradeTier)
 	acc.RegisterActivity(acts.Accounts)
 
-	// Transfers run their posting and publishing as local activities, so
-	// those are registered where the workflow runs.
+	// Transfers run their posting, publishing and answer as local
+	// activities, so those are registered where the workflow runs.
 	trf := worker.New(c, workflows.QueueTransfers, wo)
 	trf.RegisterWorkflow(workflows.Transfer)
 	trf.RegisterWorkflowWithOptions(workflows.Transfer, workflow.RegisterOptions{Name: workflows.DepositWorkflow})
 	trf.RegisterActivity(acts.Ledger)
 	trf.RegisterActivity(acts.Events)
+	trf.RegisterActivity(acts.Answers)
 
 	ntf := worker.New(c, workflows.QueueNotify, wo)
 	ntf.RegisterActivity(acts.Events)

@@ -81,7 +81,7 @@ func TestBusinessRefusalsAreNotLoggedAsErrors(t *testing.T) {
 			return act.CreateUser(ctx, in)
 		})
 	env.ExecuteWorkflow(workflows.Registration, in)
-	if got := activities.CodeOf(env.GetWorkflowError()); got != bank.CodeIdentityInUse {
+	if got := workflows.CodeOf(env.GetWorkflowError()); got != bank.CodeIdentityInUse {
 		t.Fatalf("workflow error %v, want IDENTITY_IN_USE", env.GetWorkflowError())
 	}
 	errs := logs.at("ERROR")

@@ -58,7 +58,7 @@ func activityOptions(queue string, timeout time.Duration) workflow.ActivityOptio
 			InitialInterval:        100 * time.Millisecond,
 			BackoffCoefficient:     2,
 			MaximumInterval:        10 * time.Second,
-			NonRetryableErrorTypes: activities.BusinessCodes(),
+			NonRetryableErrorTypes: nonRetryable(),
 		},
 	}
 }
@@ -67,7 +67,7 @@ func activityOptions(queue string, timeout time.Duration) workflow.ActivityOptio
 // default account, and announces the new user.
 func Registration(ctx workflow.Context, in RegistrationInput) (RegistrationResult, error) {
 	fail := func(err error) (RegistrationResult, error) {
-		if code := activities.CodeOf(err); code != "" {
+		if code := CodeOf(err); code != "" {
 			// Re-wrap so the failure carries the caller's nonce, and only a
 			// caller-safe message.
 			return RegistrationResult{}, temporal.NewNonRetryableApplicationError(

@@ -2,37 +2,23 @@ package workflows_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/mock"
 	commonpb "go.temporal.io/api/common/v1"
-	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
-	"go.temporal.io/sdk/testsuite"
 
 	"github.com/bankcore/bank/activities"
 	"github.com/bankcore/bank/bank"
 	"github.com/bankcore/bank/internal/codec"
 	"github.com/bankcore/bank/workflows"
 )
-
-// Typed nils: the SDK names a method value by its method, so these mock the
-// activities the workflow schedules through the same references.
-var (
-	regActs *activities.Registration
-	accActs *activities.Accounts
-	evtActs *activities.Events
-)
-
-var startTime = time.Date(2026, 3, 1, 9, 30, 0, 0, time.UTC)
 
 func testInput() workflows.RegistrationInput {
 	return workflows.RegistrationInput{
@@ -61,67 +47,6 @@ func testAccount(userID string) bank.Account {
 	return bank.Account{AccountNumber: "1234567897", OwnerID: userID, Tier: bank.Tier1, CreatedAt: startTime}
 }
 
-// calls records what the mocked activities received, in order. Mock
-// callbacks run off the workflow goroutine, hence the lock.
-type calls struct {
-	mu   sync.Mutex
-	list []call
-}
-
-type call struct {
-	Name    string
-	Attempt int32
-	Input   any
-}
-
-// add records a call and returns how many calls of name there have been.
-func (c *calls) add(ctx context.Context, name string, in any) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.list = append(c.list, call{Name: name, Attempt: activity.GetInfo(ctx).Attempt, Input: in})
-	n := 0
-	for _, cl := range c.list {
-		if cl.Name == name {
-			n++
-		}
-	}
-	return n
-}
-
-func (c *calls) names() []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var out []string
-	for _, cl := range c.list {
-		out = append(out, cl.Name)
-	}
-	return out
-}
-
-func (c *calls) inputs(name string) []any {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var out []any
-	for _, cl := range c.list {
-		if cl.Name == name {
-			out = append(out, cl.Input)
-		}
-	}
-	return out
-}
-
-func (c *calls) attempts(name string) []int32 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var out []int32
-	for _, cl := range c.list {
-		if cl.Name == name {
-			out = append(out, cl.Attempt)
-		}
-	}
-	return out
-}
-
 // harness is a test environment with the workflow, the activity structs
 // bound to the task queues the workflow must use, and a mock for every
 // activity. Each mock answers with the matching reply func; a test swaps in
@@ -129,10 +54,8 @@ func (c *calls) attempts(name string) []int32 {
 // non-retryable UNEXPECTED_CALL, so a wrong branch ends the run instead of
 // retrying forever.
 type harness struct {
-	t     *testing.T
-	env   *testsuite.TestWorkflowEnvironment
-	calls *calls
-	in    workflows.RegistrationInput
+	wfRun
+	in workflows.RegistrationInput
 
 	verifyKYC        func(n int, in activities.VerifyKYCInput) error
 	createUser       func(n int, in activities.CreateUserInput) (activities.CreateUserResult, error)
@@ -140,32 +63,17 @@ type harness struct {
 	publishEvent     func(n int, ev bank.Event) error
 }
 
-func unexpected(name string) error {
-	return temporal.NewNonRetryableApplicationError(name+" must not be called on this branch", "UNEXPECTED_CALL", nil)
-}
-
 func newHarness(t *testing.T, dc converter.DataConverter) *harness {
 	t.Helper()
-	var suite testsuite.WorkflowTestSuite
-	env := suite.NewTestWorkflowEnvironment()
-	if dc != nil {
-		env.SetDataConverter(dc)
-	}
-	env.SetStartTime(startTime)
-	env.SetTestTimeout(10 * time.Second)
+	r := newRun(t, dc, startTime)
+	env := r.env
 	in := testInput()
 	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: workflows.RegistrationID(in.Email)})
 
 	env.RegisterWorkflow(workflows.Registration)
-	env.RegisterActivity(&activities.Registration{})
-	env.RegisterActivity(&activities.Accounts{})
-	env.RegisterActivity(&activities.Events{})
-	// An activity scheduled on any other queue finds no worker and fails.
-	env.SetActivityTaskQueue(workflows.QueueRegistration, regActs.VerifyKYC, regActs.CreateUser)
-	env.SetActivityTaskQueue(workflows.QueueAccounts, accActs.ProvisionAccount)
-	env.SetActivityTaskQueue(workflows.QueueNotify, evtActs.PublishEvent)
+	r.onQueues([]any{regActs.VerifyKYC, regActs.CreateUser}, []any{accActs.ProvisionAccount})
 
-	h := &harness{t: t, env: env, calls: &calls{}, in: in}
+	h := &harness{wfRun: r, in: in}
 	user := testUser(in)
 	h.verifyKYC = func(int, activities.VerifyKYCInput) error { return nil }
 	h.createUser = func(int, activities.CreateUserInput) (activities.CreateUserResult, error) {
@@ -200,49 +108,19 @@ func newHarness(t *testing.T, dc converter.DataConverter) *harness {
 
 func (h *harness) run() {
 	h.t.Helper()
-	h.env.ExecuteWorkflow(workflows.Registration, h.in)
-	if !h.env.IsWorkflowCompleted() {
-		h.t.Fatal("workflow did not complete")
-	}
+	h.execute(workflows.Registration, h.in)
 }
 
 func (h *harness) result() workflows.RegistrationResult {
-	h.t.Helper()
-	if err := h.env.GetWorkflowError(); err != nil {
-		h.t.Fatalf("workflow failed: %v", err)
-	}
-	var res workflows.RegistrationResult
-	if err := h.env.GetWorkflowResult(&res); err != nil {
-		h.t.Fatal(err)
-	}
-	return res
+	return resultOf[workflows.RegistrationResult](h.wfRun)
 }
 
 // refusal asserts the workflow failed with a non-retryable application error
 // of type code carrying the input's nonce, as the API expects.
 func (h *harness) refusal(code bank.Code) {
 	h.t.Helper()
-	err := h.env.GetWorkflowError()
-	if err == nil {
-		h.t.Fatalf("workflow completed, want %s", code)
-	}
-	var appErr *temporal.ApplicationError
-	if !errors.As(err, &appErr) {
-		h.t.Fatalf("workflow error %v is not an application error", err)
-	}
-	if appErr.Type() != string(code) || !appErr.NonRetryable() {
-		h.t.Errorf("application error type %q non-retryable %v, want %s non-retryable", appErr.Type(), appErr.NonRetryable(), code)
-	}
-	if got := activities.CodeOf(err); got != code {
-		h.t.Errorf("CodeOf(workflow error) = %q, want %s", got, code)
-	}
-	if !appErr.HasDetails() {
-		h.t.Fatal("refusal carries no RegistrationFailure detail")
-	}
 	var detail workflows.RegistrationFailure
-	if err := appErr.Details(&detail); err != nil {
-		h.t.Fatalf("decoding the detail: %v", err)
-	}
+	appErr := h.refusalDetail(code, &detail)
 	if detail.Nonce != h.in.Nonce {
 		h.t.Errorf("RegistrationFailure.Nonce = %q, want %q", detail.Nonce, h.in.Nonce)
 	}
@@ -250,13 +128,6 @@ func (h *harness) refusal(code bank.Code) {
 		if strings.Contains(appErr.Error(), pii) {
 			h.t.Errorf("refusal message %q leaks %q", appErr.Error(), pii)
 		}
-	}
-}
-
-func (h *harness) assertCalls(want ...string) {
-	h.t.Helper()
-	if got := h.calls.names(); !slices.Equal(got, want) {
-		h.t.Errorf("activities called = %v, want %v", got, want)
 	}
 }
 
@@ -335,46 +206,12 @@ func assertVerified(t *testing.T, h *harness, res workflows.RegistrationResult) 
 		t.Errorf("ProvisionAccount inputs = %+v, want user id %s", got, user.ID)
 	}
 
-	pe := h.calls.inputs("PublishEvent")
-	if len(pe) != 1 {
+	if pe := h.calls.inputs("PublishEvent"); len(pe) != 1 {
 		t.Fatalf("PublishEvent inputs = %+v", pe)
 	}
-	ev := pe[0].(bank.Event)
-	if ev.OccurredAt.IsZero() || ev.OccurredAt.Location() != time.UTC || ev.OccurredAt.Before(startTime) {
-		t.Errorf("event OccurredAt = %v, want workflow time in UTC", ev.OccurredAt)
-	}
-	wantEv := bank.Event{
-		ID:            "user_created/" + user.ID,
-		Type:          bank.EventUserCreated,
-		OccurredAt:    ev.OccurredAt,
-		UserID:        user.ID,
-		AccountNumber: wantAcc.AccountNumber,
-	}
-	if ev != wantEv {
-		t.Errorf("event = %+v, want %+v", ev, wantEv)
-	}
-	wire, err := json.Marshal(ev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, pii := range piiOf(in) {
-		if strings.Contains(string(wire), pii) {
-			t.Errorf("event %s carries %q", wire, pii)
-		}
-	}
-}
-
-func jsonEqual(t *testing.T, a, b any) bool {
-	t.Helper()
-	ja, err := json.Marshal(a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	jb, err := json.Marshal(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(ja) == string(jb)
+	h.wantEvent(startTime, bank.Event{
+		ID: "user_created/" + user.ID, Type: bank.EventUserCreated, UserID: user.ID, AccountNumber: wantAcc.AccountNumber,
+	}, piiOf(in)...)
 }
 
 func TestRegistration_KYCNoMatch(t *testing.T) {

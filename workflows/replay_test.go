@@ -47,18 +47,25 @@ func transferHistoryPath(tc fixture.TransferCase) string {
 func TestReplayRegistrationHistories(t *testing.T) {
 	for _, tc := range fixture.Cases {
 		t.Run(tc.Name, func(t *testing.T) {
-			replayer, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{
-				// The payloads are sealed; without the key the input cannot be decoded.
-				DataConverter: codec.NewDataConverter(codec.DevKeyring()),
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			replayer.RegisterWorkflow(workflows.Registration)
-			if err := replayer.ReplayWorkflowHistoryFromJSONFile(nil, historyPath(tc)); err != nil {
-				t.Fatalf("replaying %s: %v", historyPath(tc), err)
-			}
+			replay(t, historyPath(tc), func(r worker.WorkflowReplayer) { r.RegisterWorkflow(workflows.Registration) })
 		})
+	}
+}
+
+// replay replays the history at path with the workflows register
+// registers, as the worker registers them.
+func replay(t *testing.T, path string, register func(worker.WorkflowReplayer)) {
+	t.Helper()
+	replayer, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{
+		// The payloads are sealed; without the key the input cannot be decoded.
+		DataConverter: codec.NewDataConverter(codec.DevKeyring()),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	register(replayer)
+	if err := replayer.ReplayWorkflowHistoryFromJSONFile(nil, path); err != nil {
+		t.Fatalf("replaying %s: %v", path, err)
 	}
 }
 
@@ -95,30 +102,16 @@ func TestHistoriesShowTheirCase(t *testing.T) {
 				t.Errorf("history input (nonce %q) is not case %s's", in.Nonce, tc.Name)
 			}
 
-			last := events[len(events)-1]
+			var res workflows.RegistrationResult
+			details := ending(t, dc, events, tc.Outcome, &res)
 			if tc.Outcome == "" {
-				if last.GetEventType() != enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED {
-					t.Fatalf("last event = %v, want completed", last.GetEventType())
-				}
-				var res workflows.RegistrationResult
-				if err := dc.FromPayloads(last.GetWorkflowExecutionCompletedEventAttributes().GetResult(), &res); err != nil {
-					t.Fatalf("decoding the result: %v", err)
-				}
 				if res.User.ID != tc.UserID || res.Account.AccountNumber != tc.AccountNumber || res.Nonce != tc.Input.Nonce {
 					t.Errorf("result = user %q account %q nonce %q", res.User.ID, res.Account.AccountNumber, res.Nonce)
 				}
 				return
 			}
-			if last.GetEventType() != enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED {
-				t.Fatalf("last event = %v, want failed", last.GetEventType())
-			}
-			failure := last.GetWorkflowExecutionFailedEventAttributes().GetFailure()
-			app := failure.GetApplicationFailureInfo()
-			if app.GetType() != string(tc.Outcome) || !app.GetNonRetryable() {
-				t.Errorf("failure type %q non-retryable %v, want %s non-retryable", app.GetType(), app.GetNonRetryable(), tc.Outcome)
-			}
 			var detail workflows.RegistrationFailure
-			if err := dc.FromPayloads(app.GetDetails(), &detail); err != nil {
+			if err := dc.FromPayloads(details, &detail); err != nil {
 				t.Fatalf("decoding the failure detail: %v", err)
 			}
 			if detail.Nonce != tc.Input.Nonce {
@@ -224,17 +217,10 @@ func loadHistoryFile(t *testing.T, path string) *historypb.History {
 func TestReplayTransferHistories(t *testing.T) {
 	for _, tc := range fixture.TransferCases {
 		t.Run(tc.Name, func(t *testing.T) {
-			replayer, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{
-				DataConverter: codec.NewDataConverter(codec.DevKeyring()),
+			replay(t, transferHistoryPath(tc), func(r worker.WorkflowReplayer) {
+				r.RegisterWorkflow(workflows.Transfer)
+				r.RegisterWorkflowWithOptions(workflows.Transfer, workflow.RegisterOptions{Name: workflows.DepositWorkflow})
 			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			replayer.RegisterWorkflow(workflows.Transfer)
-			replayer.RegisterWorkflowWithOptions(workflows.Transfer, workflow.RegisterOptions{Name: workflows.DepositWorkflow})
-			if err := replayer.ReplayWorkflowHistoryFromJSONFile(nil, transferHistoryPath(tc)); err != nil {
-				t.Fatalf("replaying %s: %v", transferHistoryPath(tc), err)
-			}
 		})
 	}
 }
@@ -250,7 +236,7 @@ func TestTransferHistoriesShowTheirCase(t *testing.T) {
 			events := loadHistoryFile(t, transferHistoryPath(tc)).GetEvents()
 
 			var local []string
-			workflowTasks := 0
+			workflowTasks, shape := 0, 0
 			for _, ev := range events {
 				if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil {
 					t.Errorf("regular activity %s scheduled; the transfer's activities are local", a.GetActivityType().GetName())
@@ -259,6 +245,15 @@ func TestTransferHistoriesShowTheirCase(t *testing.T) {
 					workflowTasks++
 				}
 				m := ev.GetMarkerRecordedEventAttributes()
+				if m != nil && m.GetMarkerName() == "Version" {
+					var changeID string
+					if err := dc.FromPayloads(m.GetDetails()["change-id"], &changeID); err != nil || changeID != "transfer-shape" {
+						t.Errorf("version marker of change %q (%v), want transfer-shape", changeID, err)
+					}
+					if err := dc.FromPayloads(m.GetDetails()["version"], &shape); err != nil {
+						t.Fatalf("decoding the version marker: %v", err)
+					}
+				}
 				if m == nil || m.GetMarkerName() != "LocalActivity" {
 					continue
 				}
@@ -274,6 +269,9 @@ func TestTransferHistoriesShowTheirCase(t *testing.T) {
 			if workflowTasks != 1 {
 				t.Errorf("%d workflow tasks, want the transfer done in one", workflowTasks)
 			}
+			if shape != tc.Shape {
+				t.Errorf("recorded with transfer-shape %d, want %d", shape, tc.Shape)
+			}
 
 			started := events[0].GetWorkflowExecutionStartedEventAttributes()
 			if got := started.GetWorkflowType().GetName(); got != tc.Workflow {
@@ -287,29 +285,22 @@ func TestTransferHistoriesShowTheirCase(t *testing.T) {
 				t.Errorf("history input %+v is not case %s's", in.Request, tc.Name)
 			}
 
-			last := events[len(events)-1]
+			var res workflows.TransferResult
+			details := ending(t, dc, events, tc.Outcome, &res)
 			if tc.Outcome == "" {
-				if last.GetEventType() != enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED {
-					t.Fatalf("last event = %v, want completed", last.GetEventType())
-				}
-				var res workflows.TransferResult
-				if err := dc.FromPayloads(last.GetWorkflowExecutionCompletedEventAttributes().GetResult(), &res); err != nil {
-					t.Fatalf("decoding the result: %v", err)
-				}
 				if res.Transfer.ID != tc.TransferID || res.Transfer.Status != bank.StatusCompleted || res.Transfer.Kind != tc.Request.Kind {
 					t.Errorf("result = %+v", res.Transfer)
 				}
 				return
 			}
-			if last.GetEventType() != enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED {
-				t.Fatalf("last event = %v, want failed", last.GetEventType())
-			}
-			app := last.GetWorkflowExecutionFailedEventAttributes().GetFailure().GetApplicationFailureInfo()
-			if app.GetType() != string(tc.Outcome) || !app.GetNonRetryable() {
-				t.Errorf("failure type %q non-retryable %v, want %s non-retryable", app.GetType(), app.GetNonRetryable(), tc.Outcome)
+			if tc.NotStored {
+				if details != nil {
+					t.Errorf("a failure that stored nothing carries a detail: %v", details)
+				}
+				return
 			}
 			var detail activities.TransferRefusal
-			if err := dc.FromPayloads(app.GetDetails(), &detail); err != nil {
+			if err := dc.FromPayloads(details, &detail); err != nil {
 				t.Fatalf("decoding the failure detail: %v", err)
 			}
 			if detail.Transfer.ID != tc.TransferID || detail.Transfer.Status != bank.StatusFailed || detail.Transfer.FailureCode != tc.Outcome {
@@ -317,4 +308,29 @@ func TestTransferHistoriesShowTheirCase(t *testing.T) {
 			}
 		})
 	}
+}
+
+// ending asserts how a history ends: completed with its result decoded into
+// res when outcome is "", else failed with a non-retryable application
+// error of type outcome, whose details it returns.
+func ending(t *testing.T, dc converter.DataConverter, events []*historypb.HistoryEvent, outcome bank.Code, res any) *commonpb.Payloads {
+	t.Helper()
+	last := events[len(events)-1]
+	if outcome == "" {
+		if last.GetEventType() != enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED {
+			t.Fatalf("last event = %v, want completed", last.GetEventType())
+		}
+		if err := dc.FromPayloads(last.GetWorkflowExecutionCompletedEventAttributes().GetResult(), res); err != nil {
+			t.Fatalf("decoding the result: %v", err)
+		}
+		return nil
+	}
+	if last.GetEventType() != enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED {
+		t.Fatalf("last event = %v, want failed", last.GetEventType())
+	}
+	app := last.GetWorkflowExecutionFailedEventAttributes().GetFailure().GetApplicationFailureInfo()
+	if app.GetType() != string(outcome) || !app.GetNonRetryable() {
+		t.Errorf("failure type %q non-retryable %v, want %s non-retryable", app.GetType(), app.GetNonRetryable(), outcome)
+	}
+	return app.GetDetails()
 }

@@ -55,7 +55,7 @@ func UpgradeTier(ctx workflow.Context, in UpgradeTierInput) (UpgradeTierResult, 
 	}
 	regCtx := workflow.WithActivityOptions(ctx, activityOptions(QueueRegistration, 30*time.Second))
 	verifyErr := workflow.ExecuteActivity(regCtx, regActs.VerifyKYC, activities.VerifyKYCInput{KYC: in.KYC}).Get(ctx, nil)
-	refused := activities.CodeOf(verifyErr)
+	refused := CodeOf(verifyErr)
 	if verifyErr != nil && refused == "" {
 		return UpgradeTierResult{}, verifyErr
 	}

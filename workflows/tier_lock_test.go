@@ -150,7 +150,7 @@ func (h *lockHarness) refusal(code bank.Code) {
 	if err == nil {
 		h.t.Fatalf("workflow completed, want %s", code)
 	}
-	if got := activities.CodeOf(err); got != code {
+	if got := workflows.CodeOf(err); got != code {
 		h.t.Errorf("CodeOf(workflow error) = %q, want %s (%v)", got, code, err)
 	}
 	if strings.Contains(err.Error(), h.in.KYC.Number) {

@@ -2,20 +2,16 @@ package workflows_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
-	"go.temporal.io/sdk/temporal"
-	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/bankcore/bank/activities"
@@ -73,10 +69,8 @@ var tierIdentityKey = []byte("tier-test-identity-key")
 // UpgradeTier), which upgrades started before issue 15 keep; the current
 // shape's tests are in tier_lock_test.go.
 type tierHarness struct {
-	t     *testing.T
-	env   *testsuite.TestWorkflowEnvironment
-	calls *calls
-	in    workflows.UpgradeTierInput
+	wfRun
+	in workflows.UpgradeTierInput
 
 	verify  func(n int, k bank.KYC) error
 	claim   func(n int, userID string, typ bank.KYCType, numberHMAC []byte) ([]bank.KYCType, error)
@@ -97,27 +91,16 @@ var wantQueue = map[string]string{
 
 func newTierHarness(t *testing.T, in workflows.UpgradeTierInput, dc converter.DataConverter) *tierHarness {
 	t.Helper()
-	var suite testsuite.WorkflowTestSuite
-	env := suite.NewTestWorkflowEnvironment()
-	if dc != nil {
-		env.SetDataConverter(dc)
-	}
-	env.SetStartTime(startTime)
-	env.SetTestTimeout(10 * time.Second)
+	r := newRun(t, dc, startTime)
+	env := r.env
 	env.SetStartWorkflowOptions(client.StartWorkflowOptions{
 		ID: workflows.TierUpgradeID(in.AccountNumber, in.RequestID), TaskQueue: workflows.QueueAccounts,
 	})
 	env.OnGetVersion(workflows.TierClaimUnderLock, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	env.RegisterWorkflow(workflows.UpgradeTier)
-	env.RegisterActivity(&activities.Registration{})
-	env.RegisterActivity(&activities.Accounts{})
-	env.RegisterActivity(&activities.Events{})
-	// An activity scheduled on any other queue finds no worker and fails.
-	env.SetActivityTaskQueue(workflows.QueueRegistration, regActs.VerifyKYC, regActs.ClaimEvidence)
-	env.SetActivityTaskQueue(workflows.QueueAccounts, accActs.UpgradeTier)
-	env.SetActivityTaskQueue(workflows.QueueNotify, evtActs.PublishEvent)
+	r.onQueues([]any{regActs.VerifyKYC, regActs.ClaimEvidence}, []any{accActs.UpgradeTier})
 
-	h := &tierHarness{t: t, env: env, calls: &calls{}, in: in, queues: map[string][]string{}}
+	h := &tierHarness{wfRun: r, in: in, queues: map[string][]string{}}
 	h.verify = func(int, bank.KYC) error { return nil }
 	h.claim = func(_ int, _ string, typ bank.KYCType, _ []byte) ([]bank.KYCType, error) {
 		if typ == bank.KYCIDCard {
@@ -165,10 +148,7 @@ func (h *tierHarness) record(ctx context.Context, name string, in any) int {
 
 func (h *tierHarness) run() {
 	h.t.Helper()
-	h.env.ExecuteWorkflow(workflows.UpgradeTier, h.in)
-	if !h.env.IsWorkflowCompleted() {
-		h.t.Fatal("workflow did not complete")
-	}
+	h.execute(workflows.UpgradeTier, h.in)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for name, queues := range h.queues {
@@ -181,45 +161,16 @@ func (h *tierHarness) run() {
 }
 
 func (h *tierHarness) result() workflows.UpgradeTierResult {
-	h.t.Helper()
-	if err := h.env.GetWorkflowError(); err != nil {
-		h.t.Fatalf("workflow failed: %v", err)
-	}
-	var res workflows.UpgradeTierResult
-	if err := h.env.GetWorkflowResult(&res); err != nil {
-		h.t.Fatal(err)
-	}
-	return res
+	return resultOf[workflows.UpgradeTierResult](h.wfRun)
 }
 
 // refusal asserts the workflow failed with a non-retryable application
-// error typed by code, which the API maps with activities.CodeOf, and whose
-// message does not carry the KYC number.
+// error typed by code, and that its message does not carry the KYC number.
 func (h *tierHarness) refusal(code bank.Code) {
 	h.t.Helper()
-	err := h.env.GetWorkflowError()
-	if err == nil {
-		h.t.Fatalf("workflow completed, want %s", code)
-	}
-	var appErr *temporal.ApplicationError
-	if !errors.As(err, &appErr) {
-		h.t.Fatalf("workflow error %v is not an application error", err)
-	}
-	if appErr.Type() != string(code) || !appErr.NonRetryable() {
-		h.t.Errorf("application error type %q non-retryable %v, want %s non-retryable", appErr.Type(), appErr.NonRetryable(), code)
-	}
-	if got := activities.CodeOf(err); got != code {
-		h.t.Errorf("CodeOf(workflow error) = %q, want %s", got, code)
-	}
-	if strings.Contains(err.Error(), h.in.KYC.Number) {
+	_ = h.failure(code)
+	if err := h.env.GetWorkflowError(); strings.Contains(err.Error(), h.in.KYC.Number) {
 		h.t.Errorf("failure %q carries the KYC number", err.Error())
-	}
-}
-
-func (h *tierHarness) assertCalls(want ...string) {
-	h.t.Helper()
-	if got := h.calls.names(); !slices.Equal(got, want) {
-		h.t.Errorf("activities called = %v, want %v", got, want)
 	}
 }
 
@@ -254,37 +205,10 @@ func (h *tierHarness) assertUpgraded(onFile []bank.KYCType) {
 		t.Errorf("UpgradeTier input = %+v, want %+v", up[0], wantUp)
 	}
 
-	evs := h.calls.inputs("PublishEvent")
-	if len(evs) == 0 {
-		t.Fatal("no event published")
-	}
-	ev := evs[0].(bank.Event)
-	for i, other := range evs[1:] {
-		if other != ev {
-			t.Errorf("publish attempt %d sent %+v, the first sent %+v", i+2, other, ev)
-		}
-	}
-	if ev.OccurredAt.IsZero() || ev.OccurredAt.Location() != time.UTC || ev.OccurredAt.Before(startTime) {
-		t.Errorf("event OccurredAt = %v, want workflow time in UTC", ev.OccurredAt)
-	}
-	wantEv := bank.Event{
-		ID:            "tier_upgraded/" + in.RequestID,
-		Type:          bank.EventTierUpgraded,
-		OccurredAt:    ev.OccurredAt,
-		UserID:        in.UserID,
-		AccountNumber: in.AccountNumber,
-		Tier:          in.Tier,
-	}
-	if ev != wantEv {
-		t.Errorf("event = %+v, want %+v", ev, wantEv)
-	}
-	wire, err := json.Marshal(ev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.Contains(string(wire), in.KYC.Number) {
-		t.Errorf("event %s carries the KYC number", wire)
-	}
+	ev := h.wantEvent(startTime, bank.Event{
+		ID: "tier_upgraded/" + in.RequestID, Type: bank.EventTierUpgraded,
+		UserID: in.UserID, AccountNumber: in.AccountNumber, Tier: in.Tier,
+	}, in.KYC.Number)
 	// The event becomes a TIER_UPGRADED notification for the owner.
 	ns, err := bank.NotificationsFor(ev)
 	if err != nil || len(ns) != 1 || ns[0].UserID != in.UserID || ns[0].Type != bank.NotificationTierUpgraded {

@@ -2,11 +2,9 @@ package workflows_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,8 +13,6 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
-	"go.temporal.io/sdk/temporal"
-	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/bankcore/bank/activities"
@@ -24,9 +20,6 @@ import (
 	"github.com/bankcore/bank/internal/codec"
 	"github.com/bankcore/bank/workflows"
 )
-
-// ledActs is the typed nil the Transfer workflow's posting is mocked by.
-var ledActs *activities.Ledger
 
 const (
 	senderID   = "3b0e6a2c-51f4-4f0a-9d7e-0c1f5a9b7e21"
@@ -80,21 +73,24 @@ func (f ledgerFunc) Post(_ context.Context, req bank.TransferRequest) (bank.Tran
 	return f(req)
 }
 
-// transferHarness runs the Transfer workflow with its two local activities
+// transferHarness runs the Transfer workflow with its local activities
 // mocked. The PostTransfer mock runs the real activity over a fake store, so
 // refusals reach the workflow exactly as production shapes them (typed
 // application error with the TransferRefusal detail); a test changes what
 // the store answers (post) or what the publish does (publishEvent).
+// AnswerCaller runs the real activity, recording what it hands over.
 type transferHarness struct {
-	t     *testing.T
-	env   *testsuite.TestWorkflowEnvironment
-	calls *calls
-	in    workflows.TransferInput
+	wfRun
+	in workflows.TransferInput
 
 	post         func(n int, req bank.TransferRequest) (bank.Transfer, error)
 	publishEvent func(n int, ev bank.Event) error
 
-	start time.Time // the workflow's clock at start
+	start  time.Time // the workflow's clock at start
+	id     string    // the workflow id
+	caller caller
+	// answerFails makes AnswerCaller fail instead of handing the answer over.
+	answerFails bool
 
 	mu       sync.Mutex
 	notLocal []string // activities that ran as regular activities
@@ -107,23 +103,19 @@ const transferWorkflow = "Transfer"
 
 func newTransferHarness(t *testing.T, req bank.TransferRequest, dc converter.DataConverter) *transferHarness {
 	t.Helper()
-	var suite testsuite.WorkflowTestSuite
-	env := suite.NewTestWorkflowEnvironment()
-	if dc != nil {
-		env.SetDataConverter(dc)
-	}
 	// Local activity retries are bounded by a deadline computed from the
 	// workflow clock but enforced on the wall clock, so the workflow must
 	// start now (a start time in the past expires every retry at once).
 	start := time.Now().UTC()
-	env.SetStartTime(start)
-	env.SetTestTimeout(10 * time.Second)
+	r := newRun(t, dc, start)
+	env := r.env
 	env.RegisterWorkflow(workflows.Transfer)
 	env.RegisterWorkflowWithOptions(workflows.Transfer, workflow.RegisterOptions{Name: workflows.DepositWorkflow})
 	env.RegisterActivity(&activities.Ledger{})
 	env.RegisterActivity(&activities.Events{})
+	env.RegisterActivity(&activities.Answers{})
 
-	h := &transferHarness{t: t, env: env, calls: &calls{}, in: workflows.TransferInput{Request: req}, start: start}
+	h := &transferHarness{wfRun: r, in: workflows.TransferInput{Request: req}, start: start}
 	h.post = func(int, bank.TransferRequest) (bank.Transfer, error) { return stored(req, ""), nil }
 	h.publishEvent = func(int, bank.Event) error { return nil }
 
@@ -139,7 +131,44 @@ func newTransferHarness(t *testing.T, req bank.TransferRequest, dc converter.Dat
 			h.checkLocal(ctx, "PublishEvent")
 			return h.publishEvent(h.calls.add(ctx, "PublishEvent", ev), ev)
 		})
+	env.OnActivity(answerActs.AnswerCaller, mock.Anything, mock.Anything).Maybe().Return(
+		func(ctx context.Context, in activities.AnswerCallerInput) error {
+			h.checkLocal(ctx, "AnswerCaller")
+			h.calls.add(ctx, "AnswerCaller", in)
+			if h.answerFails {
+				return errors.New("the hub is gone")
+			}
+			return (&activities.Answers{Caller: &h.caller}).AnswerCaller(ctx, in)
+		})
 	return h
+}
+
+// caller stands for the handler waiting in the process: what it was handed.
+type caller struct {
+	mu      sync.Mutex
+	answers map[string][]bank.Answer // by workflow id
+}
+
+func (c *caller) Deliver(workflowID string, a bank.Answer) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.answers == nil {
+		c.answers = map[string][]bank.Answer{}
+	}
+	c.answers[workflowID] = append(c.answers[workflowID], a)
+}
+
+// answered asserts the caller was handed exactly one answer, under the
+// workflow's id, and returns it.
+func (h *transferHarness) answered() bank.Answer {
+	h.t.Helper()
+	h.caller.mu.Lock()
+	defer h.caller.mu.Unlock()
+	got := h.caller.answers[h.id]
+	if len(got) != 1 || len(h.caller.answers) != 1 {
+		h.t.Fatalf("answers handed over = %+v, want one under %s", h.caller.answers, h.id)
+	}
+	return got[0]
 }
 
 // checkLocal notes an activity that did not run as a local activity: the
@@ -158,11 +187,9 @@ func (h *transferHarness) run(workflowName string) {
 	if workflowName == workflows.DepositWorkflow {
 		id = workflows.DepositID(h.in.Request.Reference)
 	}
+	h.id = id
 	h.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: id})
-	h.env.ExecuteWorkflow(workflowName, h.in)
-	if !h.env.IsWorkflowCompleted() {
-		h.t.Fatal("workflow did not complete")
-	}
+	h.execute(workflowName, h.in)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if len(h.notLocal) > 0 {
@@ -171,59 +198,17 @@ func (h *transferHarness) run(workflowName string) {
 }
 
 func (h *transferHarness) result() bank.Transfer {
-	h.t.Helper()
-	if err := h.env.GetWorkflowError(); err != nil {
-		h.t.Fatalf("workflow failed: %v", err)
-	}
-	var res workflows.TransferResult
-	if err := h.env.GetWorkflowResult(&res); err != nil {
-		h.t.Fatal(err)
-	}
-	return res.Transfer
-}
-
-// failure asserts the workflow failed with a non-retryable application
-// error of type code, and returns it.
-func (h *transferHarness) failure(code bank.Code) *temporal.ApplicationError {
-	h.t.Helper()
-	err := h.env.GetWorkflowError()
-	if err == nil {
-		h.t.Fatalf("workflow completed, want %s", code)
-	}
-	var appErr *temporal.ApplicationError
-	if !errors.As(err, &appErr) {
-		h.t.Fatalf("workflow error %v is not an application error", err)
-	}
-	if appErr.Type() != string(code) || !appErr.NonRetryable() {
-		h.t.Errorf("application error type %q non-retryable %v, want %s non-retryable", appErr.Type(), appErr.NonRetryable(), code)
-	}
-	if got := activities.CodeOf(err); got != code {
-		h.t.Errorf("CodeOf(workflow error) = %q, want %s", got, code)
-	}
-	return appErr
+	return resultOf[workflows.TransferResult](h.wfRun).Transfer
 }
 
 // refusal asserts a refused posting: the workflow fails with the code and a
 // TransferRefusal detail holding the stored transfer, as the API reads it.
 func (h *transferHarness) refusal(code bank.Code, want bank.Transfer) {
 	h.t.Helper()
-	appErr := h.failure(code)
-	if !appErr.HasDetails() {
-		h.t.Fatal("refusal carries no TransferRefusal detail")
-	}
 	var detail activities.TransferRefusal
-	if err := appErr.Details(&detail); err != nil {
-		h.t.Fatalf("decoding the detail: %v", err)
-	}
+	_ = h.refusalDetail(code, &detail)
 	if !jsonEqual(h.t, detail.Transfer, want) {
 		h.t.Errorf("refusal detail = %+v, want %+v", detail.Transfer, want)
-	}
-}
-
-func (h *transferHarness) assertCalls(want ...string) {
-	h.t.Helper()
-	if got := h.calls.names(); !slices.Equal(got, want) {
-		h.t.Errorf("activities called = %v, want %v", got, want)
 	}
 }
 
@@ -240,31 +225,17 @@ func (h *transferHarness) postedOnce() {
 }
 
 // event returns the one event published and checks its time.
+// event is the one event published: no free text on it (the narration
+// may name people), nothing but ids, numbers and amounts.
 func (h *transferHarness) event() bank.Event {
 	h.t.Helper()
-	evs := h.calls.inputs("PublishEvent")
-	if len(evs) == 0 {
-		h.t.Fatal("no event published")
-	}
-	ev := evs[0].(bank.Event)
-	for i, other := range evs[1:] {
-		if other != ev {
-			h.t.Errorf("publish attempt %d sent %+v, the first sent %+v", i+2, other, ev)
-		}
-	}
-	if ev.OccurredAt.IsZero() || ev.OccurredAt.Location() != time.UTC || ev.OccurredAt.Before(h.start.Truncate(time.Millisecond)) {
-		h.t.Errorf("event OccurredAt = %v, want workflow time in UTC", ev.OccurredAt)
-	}
-	// Events pass through history and the broker in the clear: no free
-	// text (the narration may name people), nothing but ids, numbers and amounts.
-	wire, err := json.Marshal(ev)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	if n := h.in.Request.Narration; n != "" && strings.Contains(string(wire), n) {
-		h.t.Errorf("event %s carries the narration", wire)
-	}
-	return ev
+	return h.wfRun.event(h.start.Truncate(time.Millisecond), h.in.Request.Narration)
+}
+
+// wantEvent asserts the event published is want, as event checks it.
+func (h *transferHarness) wantEvent(want bank.Event) {
+	h.t.Helper()
+	h.wfRun.wantEvent(h.start.Truncate(time.Millisecond), want, h.in.Request.Narration)
 }
 
 func TestTransfer_Completed(t *testing.T) {
@@ -275,23 +246,23 @@ func TestTransfer_Completed(t *testing.T) {
 	if got := h.result(); !jsonEqual(t, got, want) {
 		t.Errorf("result = %+v, want %+v", got, want)
 	}
-	h.assertCalls("PostTransfer", "PublishEvent")
+	// The caller is answered last: once money moved and the event is
+	// confirmed, so the answer never precedes its notification.
+	h.assertCalls("PostTransfer", "PublishEvent", "AnswerCaller")
 	h.postedOnce()
-	ev := h.event()
-	wantEv := bank.Event{
+	if a := h.answered(); a.Refusal != "" || !jsonEqual(t, a.Transfer, want) {
+		t.Errorf("answer = %+v, want the transfer", a)
+	}
+	h.wantEvent(bank.Event{
 		ID:                 "transfer_completed/" + transferID,
 		Type:               bank.EventTransferCompleted,
-		OccurredAt:         ev.OccurredAt,
 		UserID:             senderID,
 		CounterpartyID:     receiverID,
 		AccountNumber:      fromNumber,
 		CounterpartAccount: toNumber,
 		Reference:          "inv-2026-0042",
 		Amount:             "1500.50",
-	}
-	if ev != wantEv {
-		t.Errorf("event = %+v, want %+v", ev, wantEv)
-	}
+	})
 }
 
 func TestTransfer_Refused(t *testing.T) {
@@ -304,24 +275,22 @@ func TestTransfer_Refused(t *testing.T) {
 
 			h.refusal(code, refused)
 			// The refusal is final: posted once, never retried; then the
-			// sender hears of it.
-			h.assertCalls("PostTransfer", "PublishEvent")
+			// sender hears of it, then the caller.
+			h.assertCalls("PostTransfer", "PublishEvent", "AnswerCaller")
 			h.postedOnce()
-			ev := h.event()
-			wantEv := bank.Event{
+			if a := h.answered(); a.Refusal != code || !jsonEqual(t, a.Transfer, refused) {
+				t.Errorf("answer = %+v, want the refusal %s with the stored transfer", a, code)
+			}
+			h.wantEvent(bank.Event{
 				ID:                 "transfer_failed/" + transferID,
 				Type:               bank.EventTransferFailed,
-				OccurredAt:         ev.OccurredAt,
 				UserID:             senderID, // the sender only: the receiver was never involved
 				AccountNumber:      fromNumber,
 				CounterpartAccount: toNumber,
 				Reference:          "inv-2026-0042",
 				Amount:             "1500.50",
 				FailureCode:        code,
-			}
-			if ev != wantEv {
-				t.Errorf("event = %+v, want %+v", ev, wantEv)
-			}
+			})
 		})
 	}
 }
@@ -339,7 +308,10 @@ func TestTransfer_RefusedPublishRetried(t *testing.T) {
 	h.run(transferWorkflow)
 
 	h.refusal(bank.CodeInsufficientFunds, refused) // the announcement's hiccup does not change the answer
-	h.assertCalls("PostTransfer", "PublishEvent", "PublishEvent")
+	h.assertCalls("PostTransfer", "PublishEvent", "PublishEvent", "AnswerCaller")
+	if a := h.answered(); a.Refusal != bank.CodeInsufficientFunds {
+		t.Errorf("answer = %+v", a)
+	}
 	if ev := h.event(); ev.ID != "transfer_failed/"+transferID {
 		t.Errorf("event id = %q", ev.ID)
 	}
@@ -353,22 +325,20 @@ func TestTransfer_DepositCompleted(t *testing.T) {
 	if got := h.result(); !jsonEqual(t, got, want) {
 		t.Errorf("result = %+v, want %+v", got, want)
 	}
-	h.assertCalls("PostTransfer", "PublishEvent")
+	h.assertCalls("PostTransfer", "PublishEvent", "AnswerCaller")
 	h.postedOnce()
-	ev := h.event()
-	wantEv := bank.Event{
+	if a := h.answered(); a.Refusal != "" || a.Transfer.ID != transferID {
+		t.Errorf("answer = %+v, want the deposit", a)
+	}
+	h.wantEvent(bank.Event{
 		ID:                 "deposit_completed/" + transferID,
 		Type:               bank.EventDepositCompleted,
-		OccurredAt:         ev.OccurredAt,
 		UserID:             receiverID, // the receiver's owner; the system account has none
 		AccountNumber:      toNumber,
 		CounterpartAccount: systemNum,
 		Reference:          "dep-2026-0007",
 		Amount:             "25000.00",
-	}
-	if ev != wantEv {
-		t.Errorf("event = %+v, want %+v", ev, wantEv)
-	}
+	})
 }
 
 func TestTransfer_RefusedDepositPublishesNothing(t *testing.T) {
@@ -379,8 +349,13 @@ func TestTransfer_RefusedDepositPublishesNothing(t *testing.T) {
 	h.run(workflows.DepositWorkflow)
 
 	h.refusal(bank.CodeReceiverLimit, refused)
-	h.assertCalls("PostTransfer")
+	// The workflow, not the posting, decides that nothing is announced and
+	// the operator is answered at once.
+	h.assertCalls("PostTransfer", "AnswerCaller")
 	h.postedOnce()
+	if a := h.answered(); a.Refusal != bank.CodeReceiverLimit || a.Transfer.ID != transferID {
+		t.Errorf("answer = %+v, want the stored refusal", a)
+	}
 }
 
 func TestTransfer_PublishRetried(t *testing.T) {
@@ -397,8 +372,12 @@ func TestTransfer_PublishRetried(t *testing.T) {
 		t.Errorf("result = %+v", got)
 	}
 	// Only the publish is retried (attempts 1..3, the same event each
-	// time); the money moved once.
-	h.assertCalls("PostTransfer", "PublishEvent", "PublishEvent", "PublishEvent")
+	// time); the money moved once; the caller is answered once the event
+	// is confirmed, not before.
+	h.assertCalls("PostTransfer", "PublishEvent", "PublishEvent", "PublishEvent", "AnswerCaller")
+	if a := h.answered(); a.Transfer.ID != transferID {
+		t.Errorf("answer = %+v", a)
+	}
 	h.postedOnce()
 	if got := h.calls.attempts("PublishEvent"); !slices.Equal(got, []int32{1, 2, 3}) {
 		t.Errorf("PublishEvent attempts = %v, want [1 2 3]", got)
@@ -421,7 +400,7 @@ func TestTransfer_TransientPostErrorRetried(t *testing.T) {
 	if got := h.result(); got.ID != transferID {
 		t.Errorf("result = %+v", got)
 	}
-	h.assertCalls("PostTransfer", "PostTransfer", "PublishEvent")
+	h.assertCalls("PostTransfer", "PostTransfer", "PublishEvent", "AnswerCaller")
 	if got := h.calls.inputs("PostTransfer"); !jsonEqual(t, got[0], got[1]) {
 		t.Errorf("the retry changed the input: %+v", got)
 	}
@@ -487,8 +466,12 @@ func TestTransfer_FinalErrorsPublishNothing(t *testing.T) {
 			h.run(transferWorkflow)
 
 			_ = h.failure(code)
-			h.assertCalls("PostTransfer") // not retried
+			h.assertCalls("PostTransfer", "AnswerCaller") // not retried
 			h.postedOnce()
+			// Nothing was stored: the answer is the code alone.
+			if a := h.answered(); a.Refusal != code || a.Transfer.ID != "" {
+				t.Errorf("answer = %+v, want %s without a transfer", a, code)
+			}
 		})
 	}
 }
@@ -512,4 +495,19 @@ func TestTransfer_WithCodecConverter(t *testing.T) {
 			h.refusal(code, want)
 		})
 	}
+}
+
+// The answer is a courtesy to a caller in this process: when it cannot be
+// handed over, the transfer still completes (the caller reads the result
+// or the stored row), and it is not retried.
+func TestTransfer_AnswerCallerCannotFailTheTransfer(t *testing.T) {
+	h := newTransferHarness(t, customerTransfer(), nil)
+	want := stored(h.in.Request, "")
+	h.answerFails = true
+	h.run(transferWorkflow)
+
+	if got := h.result(); !jsonEqual(t, got, want) {
+		t.Errorf("result = %+v, want %+v", got, want)
+	}
+	h.assertCalls("PostTransfer", "PublishEvent", "AnswerCaller")
 }

@@ -24,15 +24,13 @@ import (
 	"github.com/bankcore/bank/bank"
 	"github.com/bankcore/bank/internal/fanout"
 	"github.com/bankcore/bank/internal/postgres"
+	"github.com/bankcore/bank/internal/testkit"
 	"github.com/bankcore/bank/internal/testsvc"
 	"github.com/bankcore/bank/internal/token"
 )
 
-// waitTimeout bounds every wait on the services; generous for -race.
-const waitTimeout = 10 * time.Second
-
-// quiet is how long a test listens to be reasonably sure nothing arrives.
-const quiet = 300 * time.Millisecond
+// waitTimeout bounds every wait on the services.
+const waitTimeout = testkit.Wait
 
 const notificationFields = `id type title message amount reference accountNumber read createdAt`
 
@@ -67,21 +65,7 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
-func newRedis(t *testing.T) *redis.Client {
-	t.Helper()
-	opts, err := redis.ParseURL(testsvc.RedisURL)
-	if err != nil {
-		t.Fatalf("REDIS_URL: %v", err)
-	}
-	rdb := redis.NewClient(opts)
-	t.Cleanup(func() { _ = rdb.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-	defer cancel()
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		t.Fatalf("Redis is needed for these tests (set REDIS_URL): %v", err)
-	}
-	return rdb
-}
+func newRedis(t *testing.T) *redis.Client { return testkit.Redis(t) }
 
 func testLogger(w io.Writer) *slog.Logger {
 	if w == nil {
@@ -133,22 +117,7 @@ func (e *env) newInstance(opts instanceOptions) *instance {
 	t := e.t
 	t.Helper()
 	hub := fanout.NewHub(newRedis(t), e.prefix, testLogger(nil))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- hub.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("hub: %v", err)
-		}
-	})
-	select {
-	case <-hub.Ready():
-	case err := <-done:
-		t.Fatalf("hub stopped: %v", err)
-	case <-time.After(waitTimeout):
-		t.Fatal("hub did not subscribe")
-	}
+	testkit.Run(t, hub.Ready(), hub.Run)
 	return e.serve(hub, opts)
 }
 
@@ -393,6 +362,16 @@ func dialWS(t testing.TB, url, proto string) *wsClient {
 	return c
 }
 
+// subscribed is a socket of user's to url over proto, connected and
+// subscribed to notificationAdded as id.
+func (e *env) subscribed(t testing.TB, url, proto, user, id string) *wsClient {
+	t.Helper()
+	c := dialWS(t, url, proto)
+	c.connect(e.token(user))
+	c.subscribe(id)
+	return c
+}
+
 func (c *wsClient) read() {
 	defer close(c.msgs)
 	for {
@@ -507,13 +486,7 @@ func (c *wsClient) notification(id string) notification {
 
 func (c *wsClient) expectNothing() {
 	c.t.Helper()
-	select {
-	case m, ok := <-c.msgs:
-		if ok {
-			c.t.Errorf("unexpected %s %s", m.Type, m.Payload)
-		}
-	case <-time.After(quiet):
-	}
+	testkit.Nothing(c.t, c.msgs, testkit.Quiet, true)
 }
 
 // closedWith waits until the server closes the socket and returns the

@@ -6,7 +6,7 @@ import (
 	"github.com/vektah/gqlparser/v2/validator/core"
 	"github.com/vektah/gqlparser/v2/validator/rules"
 
-	"github.com/bankcore/bank/internal/postgres"
+	"github.com/bankcore/bank/bank"
 )
 
 // Limits on what one operation may ask for. Refused operations get a
@@ -105,7 +105,7 @@ func (d depthMeter) fragment(spread *ast.FragmentSpread) int {
 func complexity() ComplexityRoot {
 	var c ComplexityRoot
 	c.Query.GetNotifications = func(childComplexity int, first *int, _ *string) int {
-		size := min(max(pageSize(first), 1), postgres.MaxNotificationsPage)
+		size := min(max(pageSize(first), 1), bank.MaxNotificationsPage)
 		return 1 + size*childComplexity
 	}
 	return c

@@ -9,7 +9,6 @@ import (
 	"context"
 
 	"github.com/bankcore/bank/bank"
-	"github.com/bankcore/bank/internal/postgres"
 )
 
 // MarkNotificationRead is the resolver for the markNotificationRead field.
@@ -32,8 +31,8 @@ func (r *queryResolver) GetNotifications(ctx context.Context, first *int, after 
 		return nil, err
 	}
 	size := pageSize(first)
-	if size < 1 || size > postgres.MaxNotificationsPage {
-		return nil, bank.Invalid("first", "must be between 1 and %d", postgres.MaxNotificationsPage)
+	if size < 1 || size > bank.MaxNotificationsPage {
+		return nil, bank.Invalid("first", "must be between 1 and %d", bank.MaxNotificationsPage)
 	}
 	cursor := ""
 	if after != nil && *after != "" {

@@ -26,12 +26,8 @@ func TestNotificationAdded(t *testing.T) {
 			in := e.newInstance(instanceOptions{})
 			alice, bob := uuid.NewString(), uuid.NewString()
 
-			aliceWS := dialWS(t, in.ws, proto)
-			aliceWS.connect(e.token(alice))
-			aliceWS.subscribe("a1")
-			bobWS := dialWS(t, in.ws, proto)
-			bobWS.connect(e.token(bob))
-			bobWS.subscribe("b1")
+			aliceWS := e.subscribed(t, in.ws, proto, alice, "a1")
+			bobWS := e.subscribed(t, in.ws, proto, bob, "b1")
 			waitSubscribers(t, in.hub, 2)
 
 			// Bob's goes out first: if alice could see it, it would be the
@@ -101,15 +97,9 @@ func TestNotificationAddedAcrossInstances(t *testing.T) {
 	b := e.newInstance(instanceOptions{})
 	user, other := uuid.NewString(), uuid.NewString()
 
-	onA := dialWS(t, a.ws, transportWS)
-	onA.connect(e.token(user))
-	onA.subscribe("1")
-	onB := dialWS(t, b.ws, transportWS)
-	onB.connect(e.token(user))
-	onB.subscribe("1")
-	otherOnB := dialWS(t, b.ws, legacyWS)
-	otherOnB.connect(e.token(other))
-	otherOnB.subscribe("1")
+	onA := e.subscribed(t, a.ws, transportWS, user, "1")
+	onB := e.subscribed(t, b.ws, transportWS, user, "1")
+	otherOnB := e.subscribed(t, b.ws, legacyWS, other, "1")
 	waitSubscribers(t, a.hub, 1)
 	waitSubscribers(t, b.hub, 2)
 
@@ -133,9 +123,7 @@ func TestNotificationAddedOutlivesServerTimeouts(t *testing.T) {
 	for _, proto := range protocols {
 		t.Run(proto, func(t *testing.T) {
 			user := uuid.NewString()
-			c := dialWS(t, in.ws, proto)
-			c.connect(e.token(user))
-			c.subscribe("1")
+			c := e.subscribed(t, in.ws, proto, user, "1")
 			waitSubscribers(t, in.hub, 1)
 
 			// Pings and keep-alives are written meanwhile, and the server

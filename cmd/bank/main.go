@@ -17,8 +17,8 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/bankcore/bank/app"
 	"github.com/bankcore/bank/bank"
-	"github.com/bankcore/bank/internal/app"
 	"github.com/bankcore/bank/internal/config"
 	"github.com/bankcore/bank/internal/postgres"
 )

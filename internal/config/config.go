@@ -56,7 +56,8 @@ type Config struct {
 	UICodecCORSOrigins       []string
 	// TemporalUIURL is the Temporal Web UI the console links each transfer's
 	// workflow to (BANK_TEMPORAL_UI_URL); an absolute http(s) URL.
-	TemporalUIURL string
+	TemporalUIURL   string
+	InProcessAnswer bool // BANK_IN_PROCESS_ANSWER: a transfer's workflow answers the handler in the same process
 }
 
 // Dev defaults, public on purpose (the contract names them). The secrets
@@ -118,6 +119,7 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 		DatabaseMaxConns:         int32(r.integer("DATABASE_MAX_CONNS", 20)),
 		WorkerConcurrency:        r.integer("WORKER_CONCURRENCY", 64),
 		MaxInFlight:              r.integer("BANK_MAX_INFLIGHT", 256),
+		InProcessAnswer:          r.boolean("BANK_IN_PROCESS_ANSWER", true),
 	}
 	c.TemporalUIURL = strings.TrimRight(r.str("BANK_TEMPORAL_UI_URL", "http://localhost:8233"), "/")
 	c.UICodecCORSOrigins = strings.Split(r.str("BANK_CODEC_CORS_ORIGINS", "http://localhost:8233,http://127.0.0.1:8233"), ",")

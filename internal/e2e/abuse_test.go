@@ -788,14 +788,7 @@ func socketInitCloseCode(t *testing.T, baseURL string, payload map[string]any) i
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	conn, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(baseURL, "http")+"/graphql",
-		&websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
-	if resp != nil && resp.Body != nil {
-		_ = resp.Body.Close()
-	}
-	if err != nil {
-		t.Fatalf("dial: %v", err)
-	}
+	conn := dialGraphQL(ctx, t, baseURL)
 	defer func() { _ = conn.CloseNow() }()
 	raw, _ := json.Marshal(map[string]any{"type": "connection_init", "payload": payload})
 	if err := conn.Write(ctx, websocket.MessageText, raw); err != nil {

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/bankcore/bank/internal/postgres"
 	"github.com/bankcore/bank/internal/testenv"
 )
@@ -400,20 +402,15 @@ func TestHotAccount(t *testing.T) {
 // assertAudit runs the ledger audit of the stack's database.
 func assertAudit(t *testing.T, st *testenv.Stack) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	pool, err := postgres.Connect(ctx, st.Config.DatabaseURL, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	a, err := postgres.NewLedger(pool).RunAudit(ctx)
-	if err != nil {
-		t.Fatalf("audit: %v", err)
-	}
-	sort.Strings(a.Mismatched)
-	if a.Total != 0 || len(a.Mismatched) != 0 || len(a.Negative) != 0 || len(a.AboveMax) != 0 ||
-		a.CompletedMissing != 0 || a.FailedWithEntry != 0 || a.CompletedPosted == 0 {
-		t.Fatalf("audit = %+v", a)
-	}
+	withStores(t, st, func(ctx context.Context, pool *pgxpool.Pool) {
+		a, err := postgres.NewLedger(pool).RunAudit(ctx)
+		if err != nil {
+			t.Fatalf("audit: %v", err)
+		}
+		sort.Strings(a.Mismatched)
+		if a.Total != 0 || len(a.Mismatched) != 0 || len(a.Negative) != 0 || len(a.AboveMax) != 0 ||
+			a.CompletedMissing != 0 || a.FailedWithEntry != 0 || a.CompletedPosted == 0 {
+			t.Fatalf("audit = %+v", a)
+		}
+	})
 }

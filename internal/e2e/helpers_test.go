@@ -90,16 +90,33 @@ func wantProblem(t *testing.T, r testenv.Response, status int, code string) prob
 // signUp registers a new user and logs in; the client carries the token.
 func signUp(t *testing.T, st *testenv.Stack) (*testenv.Client, registered) {
 	t.Helper()
+	return signUpAs(t, st, newRegistration())
+}
+
+// signUpAs registers reg, signs in and returns the caller and its answer.
+func signUpAs(t *testing.T, st *testenv.Stack, reg registration) (*testenv.Client, registered) {
+	t.Helper()
 	c := st.Client(t)
-	reg := newRegistration()
 	r := c.Do("POST", "/auth/register", reg)
 	if r.Status != 201 {
-		t.Fatalf("register: %d %s", r.Status, r.Body)
+		t.Fatalf("register with %s: %d %s", reg.KYC.Type, r.Status, r.Body)
 	}
 	var out registered
 	r.Decode(t, &out)
 	c.Token = login(t, c, reg.Email, reg.Password)
 	return c, out
+}
+
+// funded is an operator and two new customers with their accounts, the
+// first funded with amount by the operator: a sender and a receiver.
+func funded(t *testing.T, st *testenv.Stack, amount string) (op, sender, receiver *testenv.Client, from, to string) {
+	t.Helper()
+	op = operator(t, st)
+	sender, s := signUp(t, st)
+	receiver, r := signUp(t, st)
+	from, to = s.Account.AccountNumber, r.Account.AccountNumber
+	deposit(t, op, from, amount)
+	return op, sender, receiver, from, to
 }
 
 func login(t *testing.T, c *testenv.Client, email, password string) string {

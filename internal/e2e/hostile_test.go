@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -9,8 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/bankcore/bank/internal/testenv"
 )
@@ -186,13 +183,6 @@ type dbState map[string]string
 
 func snapshot(t *testing.T, st *testenv.Stack) dbState {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, st.Config.DatabaseURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = conn.Close(ctx) }()
 	out := dbState{}
 	for name, q := range map[string]string{
 		"auth.users":           `SELECT count(*)::text FROM auth.users`,
@@ -207,9 +197,7 @@ func snapshot(t *testing.T, st *testenv.Stack) dbState {
 		"users": `SELECT coalesce(md5(string_agg(email || ':' || full_name || ':' || role, ',' ORDER BY id)), '') FROM auth.users`,
 	} {
 		var v string
-		if err := conn.QueryRow(ctx, q).Scan(&v); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
+		queryRow(t, st, q, nil, &v)
 		out[name] = v
 	}
 	return out

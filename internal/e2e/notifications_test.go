@@ -24,16 +24,8 @@ func subscribe(t *testing.T, baseURL, token string) *subscriber {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	url := "ws" + strings.TrimPrefix(baseURL, "http") + "/graphql"
-	conn, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
-	if resp != nil && resp.Body != nil {
-		_ = resp.Body.Close()
-	}
-	if err != nil {
-		t.Fatalf("dial %s: %v", url, err)
-	}
+	conn := dialGraphQL(ctx, t, baseURL)
 	s := &subscriber{t: t, conn: conn, got: make(chan map[string]any, 16)}
-	t.Cleanup(func() { _ = conn.Close(websocket.StatusNormalClosure, "") })
 	s.send(map[string]any{"type": "connection_init", "payload": map[string]any{"Authorization": "Bearer " + token}})
 	if msg := s.read(ctx); msg["type"] != "connection_ack" {
 		t.Fatalf("connection_init answered %v", msg)
@@ -43,6 +35,22 @@ func subscribe(t *testing.T, baseURL, token string) *subscriber {
 	}})
 	go s.loop()
 	return s
+}
+
+// dialGraphQL opens a graphql-transport-ws socket to the API at baseURL,
+// closed when t ends.
+func dialGraphQL(ctx context.Context, t *testing.T, baseURL string) *websocket.Conn {
+	t.Helper()
+	url := "ws" + strings.TrimPrefix(baseURL, "http") + "/graphql"
+	conn, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
+	if resp != nil && resp.Body != nil {
+		_ = resp.Body.Close()
+	}
+	if err != nil {
+		t.Fatalf("dial %s: %v", url, err)
+	}
+	t.Cleanup(func() { _ = conn.Close(websocket.StatusNormalClosure, "") })
+	return conn
 }
 
 func (s *subscriber) send(v any) {

@@ -10,6 +10,8 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/bankcore/bank/bank"
 	"github.com/bankcore/bank/internal/postgres"
 	"github.com/bankcore/bank/internal/testenv"
@@ -20,26 +22,43 @@ import (
 // a token with the operator role.
 func operator(t *testing.T, st *testenv.Stack) *testenv.Client {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	email := "operator-" + testenv.Suffix() + "@bank.local"
-	password := "operator-password-" + testenv.Suffix()
+	email, password := newOperator(t, st)
+	c := st.Client(t)
+	c.Token = login(t, c, email, password)
+	return c
+}
+
+// newOperator creates an operator, as `bank operator create` does, and
+// returns its credentials (for a sign-in form, say).
+func newOperator(t *testing.T, st *testenv.Stack) (email, password string) {
+	t.Helper()
+	email = "operator-" + testenv.Suffix() + "@bank.local"
+	password = "operator-password-" + testenv.Suffix()
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pool, err := postgres.Connect(ctx, st.Config.DatabaseURL, 1)
+	withStores(t, st, func(ctx context.Context, pool *pgxpool.Pool) {
+		created, err := postgres.NewUsers(pool).EnsureOperator(ctx, email, "Test Operator", string(hash))
+		if err != nil || !created {
+			t.Fatalf("ensure operator: created=%v err=%v", created, err)
+		}
+	})
+	return email, password
+}
+
+// withStores runs f with a pool of its own on the stack's database, for the
+// stores of package postgres.
+func withStores(t *testing.T, st *testenv.Stack, f func(context.Context, *pgxpool.Pool)) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	pool, err := postgres.Connect(ctx, st.Config.DatabaseURL, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer pool.Close()
-	created, err := postgres.NewUsers(pool).EnsureOperator(ctx, email, "Test Operator", string(hash))
-	if err != nil || !created {
-		t.Fatalf("ensure operator: created=%v err=%v", created, err)
-	}
-	c := st.Client(t)
-	c.Token = login(t, c, email, password)
-	return c
+	f(ctx, pool)
 }
 
 // transferBody is the wire shape of <Transfer>; pointers tell null from "".
@@ -66,21 +85,8 @@ var transferFields = []string{"id", "reference", "status", "from_account", "to_a
 // and returns it.
 func wantTransfer(t *testing.T, r testenv.Response, status int) transferBody {
 	t.Helper()
-	if r.Status != status {
-		t.Fatalf("status = %d, want %d: %s", r.Status, status, r.Body)
-	}
-	if ct := r.Header.Get("Content-Type"); ct != "application/json" {
-		t.Fatalf("Content-Type = %q, want application/json", ct)
-	}
-	m := r.JSON(t)
-	for _, f := range transferFields {
-		if _, ok := m[f]; !ok {
-			t.Errorf("transfer body lacks %q: %s", f, r.Body)
-		}
-	}
-	if len(m) != len(transferFields) {
-		t.Errorf("transfer body has %d members, want exactly %v: %s", len(m), transferFields, r.Body)
-	}
+	wantJSON(t, r, status)
+	wantMembers(t, r, "transfer", transferFields)
 	var tr transferBody
 	r.Decode(t, &tr)
 	if tr.ID == "" || tr.Status != "COMPLETED" || tr.Currency != "NGN" || tr.FailureCode != nil {
@@ -116,13 +122,19 @@ func deposit(t *testing.T, op *testenv.Client, account, amount string) transferB
 // balance reads an account's balance through GET /accounts/{n}.
 func balance(t *testing.T, c *testenv.Client, account string) string {
 	t.Helper()
+	return readAccount(t, c, account).Balance
+}
+
+// readAccount reads an account through GET /accounts/{n}.
+func readAccount(t *testing.T, c *testenv.Client, account string) accountBody {
+	t.Helper()
 	r := c.Do("GET", "/accounts/"+account, nil)
 	if r.Status != 200 {
 		t.Fatalf("GET /accounts/%s = %d %s", account, r.Status, r.Body)
 	}
 	var a accountBody
 	r.Decode(t, &a)
-	return a.Balance
+	return a
 }
 
 type entryBody struct {
@@ -186,3 +198,30 @@ func naira(k int64) string { return bank.Money(k).String() }
 
 // unknownAccount is a well-formed account number no one holds.
 func unknownAccount() string { return bank.NewAccountNumber() }
+
+// wantJSON asserts a JSON answer with the status.
+func wantJSON(t *testing.T, r testenv.Response, status int) {
+	t.Helper()
+	if r.Status != status {
+		t.Fatalf("status = %d, want %d: %s", r.Status, status, r.Body)
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "application/json" {
+		t.Fatalf("Content-Type = %q, want application/json", ct)
+	}
+}
+
+// wantMembers asserts the body is an object with exactly fields, and
+// returns it.
+func wantMembers(t *testing.T, r testenv.Response, what string, fields []string) map[string]any {
+	t.Helper()
+	m := r.JSON(t)
+	for _, f := range fields {
+		if _, ok := m[f]; !ok {
+			t.Errorf("%s body lacks %q: %s", what, f, r.Body)
+		}
+	}
+	if len(m) != len(fields) {
+		t.Errorf("%s body has %d members, want exactly %v: %s", what, len(m), fields, r.Body)
+	}
+	return m
+}

@@ -17,13 +17,11 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/converter"
-	"golang.org/x/crypto/bcrypt"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/bankcore/bank/api"
 	"github.com/bankcore/bank/internal/codec"
-	"github.com/bankcore/bank/internal/postgres"
 	"github.com/bankcore/bank/internal/testenv"
 	"github.com/bankcore/bank/workflows"
 )
@@ -115,7 +113,13 @@ func decodePayloads(t *testing.T, r testenv.Response) []*commonpb.Payload {
 func codecSignIn(t *testing.T, c *testenv.Client, email, password string, headers ...string) (testenv.Response, *http.Cookie) {
 	t.Helper()
 	form := "email=" + strings.ReplaceAll(email, "+", "%2B") + "&password=" + password
-	r := c.Do("POST", "/codec/login", form, append([]string{"Content-Type", "application/x-www-form-urlencoded"}, headers...)...)
+	return codecForm(c, "/codec/login", form, headers...)
+}
+
+// codecForm posts a form to the codec's sign-in pages and returns the
+// answer and the cookie it set (nil when none).
+func codecForm(c *testenv.Client, path, form string, headers ...string) (testenv.Response, *http.Cookie) {
+	r := c.Do("POST", path, form, append([]string{"Content-Type", "application/x-www-form-urlencoded"}, headers...)...)
 	for _, ck := range (&http.Response{Header: r.Header}).Cookies() {
 		if ck.Name == api.CodecCookie {
 			return r, ck
@@ -274,36 +278,7 @@ func TestCodecEndpointRequiresAnOperator(t *testing.T) {
 
 func codecSignOut(t *testing.T, c *testenv.Client) (testenv.Response, *http.Cookie) {
 	t.Helper()
-	r := c.Do("POST", "/codec/logout", "", "Content-Type", "application/x-www-form-urlencoded")
-	for _, ck := range (&http.Response{Header: r.Header}).Cookies() {
-		if ck.Name == api.CodecCookie {
-			return r, ck
-		}
-	}
-	return r, nil
-}
-
-// newOperator creates an operator, as `bank operator create` does, and
-// returns its credentials for the sign-in form.
-func newOperator(t *testing.T, st *testenv.Stack) (email, password string) {
-	t.Helper()
-	email = "codec-op-" + testenv.Suffix() + "@bank.local"
-	password = "codec-op-password-" + testenv.Suffix()
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	pool, err := postgres.Connect(ctx, st.Config.DatabaseURL, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	if created, err := postgres.NewUsers(pool).EnsureOperator(ctx, email, "Codec Operator", string(hash)); err != nil || !created {
-		t.Fatalf("ensure operator: created=%v err=%v", created, err)
-	}
-	return email, password
+	return codecForm(c, "/codec/logout", "")
 }
 
 func TestOperatorHistoryHoldsNoPII(t *testing.T) {

@@ -38,11 +38,7 @@ func TestOverloadShedsLoad(t *testing.T) {
 	st := testenv.NewStack(t, testenv.StackOptions{Env: map[string]string{
 		"BANK_MAX_INFLIGHT": fmt.Sprint(overloadInFlight),
 	}})
-	op := operator(t, st)
-	alice, aliceReg := signUp(t, st)
-	_, bobReg := signUp(t, st)
-	from, to := aliceReg.Account.AccountNumber, bobReg.Account.AccountNumber
-	deposit(t, op, from, "100000.00")
+	_, alice, _, from, to := funded(t, st, "100000.00")
 
 	// One transport for every client, with room for all their connections:
 	// the test measures the server, not the client's connection pool.
@@ -239,15 +235,7 @@ func openSocket(t *testing.T, baseURL, token string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	conn, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(baseURL, "http")+"/graphql",
-		&websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
-	if resp != nil && resp.Body != nil {
-		_ = resp.Body.Close()
-	}
-	if err != nil {
-		t.Fatalf("dial: %v", err)
-	}
-	t.Cleanup(func() { _ = conn.Close(websocket.StatusNormalClosure, "") })
+	conn := dialGraphQL(ctx, t, baseURL)
 	raw, _ := json.Marshal(map[string]any{"type": "connection_init", "payload": map[string]any{"Authorization": "Bearer " + token}})
 	if err := conn.Write(ctx, websocket.MessageText, raw); err != nil {
 		t.Fatalf("write: %v", err)

@@ -560,15 +560,25 @@ func countUsers(t *testing.T, st *testenv.Stack, email string) int {
 	return n
 }
 
+// queryRow reads one row of the stack's database into dest.
 func queryRow(t *testing.T, st *testenv.Stack, sql string, args []any, dest ...any) {
 	t.Helper()
-	ctx := context.Background()
+	withDB(t, st, func(ctx context.Context, conn *pgx.Conn) {
+		if err := conn.QueryRow(ctx, sql, args...).Scan(dest...); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	})
+}
+
+// withDB runs f with a connection of its own to the stack's database.
+func withDB(t *testing.T, st *testenv.Stack, f func(context.Context, *pgx.Conn)) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
 	conn, err := pgx.Connect(ctx, st.Config.DatabaseURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = conn.Close(ctx) }()
-	if err := conn.QueryRow(ctx, sql, args...).Scan(dest...); err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
+	f(ctx, conn)
 }

@@ -1,14 +1,11 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/bankcore/bank/internal/testenv"
 )
@@ -32,17 +29,9 @@ func newIDCard() kyc {
 // signUpWith registers a user with the given evidence and logs in.
 func signUpWith(t *testing.T, st *testenv.Stack, k kyc) (*testenv.Client, registered) {
 	t.Helper()
-	c := st.Client(t)
 	reg := newRegistration()
 	reg.KYC = k
-	r := c.Do("POST", "/auth/register", reg)
-	if r.Status != 201 {
-		t.Fatalf("register with %s: %d %s", k.Type, r.Status, r.Body)
-	}
-	var out registered
-	r.Decode(t, &out)
-	c.Token = login(t, c, reg.Email, reg.Password)
-	return c, out
+	return signUpAs(t, st, reg)
 }
 
 func tierBody(tier string, k kyc) map[string]any {
@@ -60,21 +49,8 @@ var accountFields = []string{"account_number", "owner_id", "tier", "balance", "c
 // (nil is unlimited) and returns it.
 func wantAccount(t *testing.T, r testenv.Response, number, tier string, single, maxBal any) accountBody {
 	t.Helper()
-	if r.Status != 200 {
-		t.Fatalf("status = %d, want 200: %s", r.Status, r.Body)
-	}
-	if ct := r.Header.Get("Content-Type"); ct != "application/json" {
-		t.Fatalf("Content-Type = %q, want application/json", ct)
-	}
-	m := r.JSON(t)
-	for _, f := range accountFields {
-		if _, ok := m[f]; !ok {
-			t.Errorf("account body lacks %q: %s", f, r.Body)
-		}
-	}
-	if len(m) != len(accountFields) {
-		t.Errorf("account body has %d members, want exactly %v: %s", len(m), accountFields, r.Body)
-	}
+	wantJSON(t, r, 200)
+	m := wantMembers(t, r, "account", accountFields)
 	if lim, ok := m["limits"].(map[string]any); !ok || len(lim) != 2 {
 		t.Errorf("limits = %v, want single_transaction and max_balance (null when unlimited)", m["limits"])
 	} else {
@@ -98,13 +74,7 @@ func wantAccount(t *testing.T, r testenv.Response, number, tier string, single, 
 // tierOf reads an account's tier through GET /accounts/{n}.
 func tierOf(t *testing.T, c *testenv.Client, account string) string {
 	t.Helper()
-	r := c.Do("GET", "/accounts/"+account, nil)
-	if r.Status != 200 {
-		t.Fatalf("GET /accounts/%s = %d %s", account, r.Status, r.Body)
-	}
-	var a accountBody
-	r.Decode(t, &a)
-	return a.Tier
+	return readAccount(t, c, account).Tier
 }
 
 func wantTier(t *testing.T, c *testenv.Client, account, want string) {
@@ -117,17 +87,8 @@ func wantTier(t *testing.T, c *testenv.Client, account, want string) {
 // countRows runs a count(*) query against the stack's database.
 func countRows(t *testing.T, st *testenv.Stack, sql string, args ...any) int {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, st.Config.DatabaseURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = conn.Close(ctx) }()
 	var n int
-	if err := conn.QueryRow(ctx, sql, args...).Scan(&n); err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
+	queryRow(t, st, sql, args, &n)
 	return n
 }
 

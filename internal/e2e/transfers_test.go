@@ -110,11 +110,7 @@ func TestDeposit(t *testing.T) {
 
 func TestTransfer(t *testing.T) {
 	st := testenv.SharedStack(t)
-	op := operator(t, st)
-	alice, aReg := signUp(t, st)
-	bob, bReg := signUp(t, st)
-	a, b := aReg.Account.AccountNumber, bReg.Account.AccountNumber
-	deposit(t, op, a, "1000")
+	_, alice, bob, a, b := funded(t, st, "1000")
 
 	key := newKey("tx")
 	req := transferReq(a, b, "100.5", "  rent for May  ")
@@ -200,13 +196,10 @@ func TestTransfer(t *testing.T) {
 
 func TestTransferKeysAreScopedToCaller(t *testing.T) {
 	st := testenv.SharedStack(t)
-	op := operator(t, st)
-	alice, aReg := signUp(t, st)
-	bob, bReg := signUp(t, st)
-	carol, cReg := signUp(t, st)
-	a, b, c := aReg.Account.AccountNumber, bReg.Account.AccountNumber, cReg.Account.AccountNumber
-	deposit(t, op, a, "100")
+	op, alice, bob, a, b := funded(t, st, "100")
 	deposit(t, op, b, "100")
+	carol, cReg := signUp(t, st)
+	c := cReg.Account.AccountNumber
 
 	key := newKey("shared")
 	ta := wantTransfer(t, send(alice, key, transferReq(a, c, "10.00", "")), 201)
@@ -314,11 +307,7 @@ func problemBody(t *testing.T, r testenv.Response) map[string]any {
 
 func TestTransferNotFound(t *testing.T) {
 	st := testenv.SharedStack(t)
-	op := operator(t, st)
-	alice, aReg := signUp(t, st)
-	bob, bReg := signUp(t, st)
-	a, b := aReg.Account.AccountNumber, bReg.Account.AccountNumber
-	deposit(t, op, b, "500")
+	op, bob, alice, b, a := funded(t, st, "500")
 
 	// Sending from someone else's account is exactly sending from nowhere.
 	notMine := send(alice, newKey("steal"), transferReq(b, a, "100.00", ""))
@@ -349,11 +338,7 @@ func TestTransferNotFound(t *testing.T) {
 
 func TestTransferValidation(t *testing.T) {
 	st := testenv.SharedStack(t)
-	op := operator(t, st)
-	alice, aReg := signUp(t, st)
-	_, bReg := signUp(t, st)
-	a, b := aReg.Account.AccountNumber, bReg.Account.AccountNumber
-	deposit(t, op, a, "1000")
+	_, alice, _, a, b := funded(t, st, "1000")
 
 	body := func(amount string) string {
 		return fmt.Sprintf(`{"from_account":%q,"to_account":%q,"amount":%s,"currency":"NGN","narration":"x"}`, a, b, amount)
@@ -550,11 +535,7 @@ func TestTransactions(t *testing.T) {
 
 func TestConcurrentIdenticalTransfers(t *testing.T) {
 	st := testenv.SharedStack(t)
-	op := operator(t, st)
-	alice, aReg := signUp(t, st)
-	bob, bReg := signUp(t, st)
-	a, b := aReg.Account.AccountNumber, bReg.Account.AccountNumber
-	deposit(t, op, a, "1000")
+	_, alice, bob, a, b := funded(t, st, "1000")
 
 	key := newKey("conc")
 	req := transferReq(a, b, "10.00", "once")
@@ -680,11 +661,7 @@ func TestTransferWorkflow(t *testing.T) {
 // and every retry 500.
 func TestTransferOutlivesSlowPosting(t *testing.T) {
 	st := testenv.SharedStack(t)
-	op := operator(t, st)
-	alice, aReg := signUp(t, st)
-	bob, bReg := signUp(t, st)
-	a, b := aReg.Account.AccountNumber, bReg.Account.AccountNumber
-	deposit(t, op, a, "100")
+	_, alice, bob, a, b := funded(t, st, "100")
 
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, st.Config.DatabaseURL)

@@ -2,11 +2,9 @@ package fanout
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -17,82 +15,39 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/bankcore/bank/bank"
+	"github.com/bankcore/bank/internal/testkit"
 )
 
-// waitTimeout bounds every wait on Redis; generous for -race.
-const waitTimeout = 5 * time.Second
+// waitTimeout bounds every wait on Redis.
+const waitTimeout = testkit.Wait
 
 // quiet is how long a test listens to be reasonably sure nothing arrives.
 const quiet = 200 * time.Millisecond
 
-func redisOptions(t *testing.T) *redis.Options {
-	t.Helper()
-	url := os.Getenv("REDIS_URL")
-	if url == "" {
-		url = "redis://127.0.0.1:6379/0"
-	}
-	opts, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatalf("REDIS_URL: %v", err)
-	}
-	return opts
-}
-
-func newClient(t *testing.T) *redis.Client {
-	t.Helper()
-	rdb := redis.NewClient(redisOptions(t))
-	t.Cleanup(func() { _ = rdb.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-	defer cancel()
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		t.Fatalf("Redis is needed for these tests (set REDIS_URL): %v", err)
-	}
-	return rdb
-}
-
-func suffix() string { return strings.ToLower(rand.Text()[:12]) }
+func newClient(t *testing.T) *redis.Client { return testkit.Redis(t) }
 
 // testPrefix keeps this test's channels apart from every other test and
 // process sharing the Redis server.
-func testPrefix() string { return "test:" + suffix() + ":" }
+func testPrefix() string { return "test:" + testkit.Suffix() + ":" }
 
-func testLogger() *slog.Logger {
-	if testing.Verbose() {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	return slog.New(slog.DiscardHandler)
-}
+func testLogger() *slog.Logger { return testkit.Logger() }
 
 // startHub runs h until the test ends and waits until it is subscribed.
 // stop cancels Run and checks it returned nil.
 func startHub(t *testing.T, h *Hub) (stop func()) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- h.Run(ctx) }()
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("Run = %v, want nil after cancel", err)
-				}
-			case <-time.After(waitTimeout):
-				t.Error("Run did not return after cancel")
-			}
-		})
-	}
-	t.Cleanup(stop)
-	select {
-	case <-h.Ready():
-	case err := <-done:
-		t.Fatalf("Run returned before subscribing: %v", err)
-	case <-time.After(waitTimeout):
-		t.Fatal("hub did not subscribe")
-	}
-	return stop
+	return testkit.Run(t, h.Ready(), h.Run)
+}
+
+// newFanout is one API instance's side of a fresh prefix: a running hub and
+// a publisher, on one client.
+func newFanout(t *testing.T) (*Hub, *Publisher) {
+	t.Helper()
+	rdb := newClient(t)
+	prefix := testPrefix()
+	hub := NewHub(rdb, prefix, testLogger())
+	startHub(t, hub)
+	return hub, NewPublisher(rdb, prefix)
 }
 
 func testNotification(userID string) bank.Notification {
@@ -104,47 +59,33 @@ func testNotification(userID string) bank.Notification {
 		Title:         "Money received",
 		Message:       "You received NGN 1500.50 from account 0123456789.",
 		Amount:        &amount,
-		Reference:     "ref-" + suffix(),
+		Reference:     "ref-" + testkit.Suffix(),
 		AccountNumber: "9876543210",
 		CreatedAt:     time.Now().UTC().Truncate(time.Microsecond),
 	}
 }
 
+// subscribe subscribes user on hub until the test ends.
+func subscribe(t *testing.T, hub *Hub, user string) <-chan bank.Notification {
+	t.Helper()
+	ch, cancel := hub.Subscribe(context.Background(), user)
+	t.Cleanup(cancel)
+	return ch
+}
+
 func receive(t *testing.T, ch <-chan bank.Notification) bank.Notification {
 	t.Helper()
-	select {
-	case n, ok := <-ch:
-		if !ok {
-			t.Fatal("subscription closed")
-		}
-		return n
-	case <-time.After(waitTimeout):
-		t.Fatal("no notification arrived")
-	}
-	panic("unreachable")
+	return testkit.Receive(t, ch)
 }
 
 func expectNothing(t *testing.T, ch <-chan bank.Notification) {
 	t.Helper()
-	select {
-	case n, ok := <-ch:
-		if ok {
-			t.Errorf("unexpected notification %+v", n)
-		}
-	case <-time.After(quiet):
-	}
+	testkit.Nothing(t, ch, quiet, true)
 }
 
 func expectClosed(t *testing.T, ch <-chan bank.Notification) {
 	t.Helper()
-	select {
-	case n, ok := <-ch:
-		if ok {
-			t.Fatalf("got %+v, want the channel closed", n)
-		}
-	case <-time.After(waitTimeout):
-		t.Fatal("channel not closed")
-	}
+	testkit.Closed(t, ch)
 }
 
 func sameNotification(t *testing.T, got, want bank.Notification) {
@@ -163,20 +104,13 @@ func sameNotification(t *testing.T, got, want bank.Notification) {
 }
 
 func TestPublishReachesOnlyThatUser(t *testing.T) {
-	rdb := newClient(t)
-	prefix := testPrefix()
-	hub := NewHub(rdb, prefix, testLogger())
-	startHub(t, hub)
-	pub := NewPublisher(rdb, prefix)
+	hub, pub := newFanout(t)
 	ctx := context.Background()
 
 	alice, bob := uuid.NewString(), uuid.NewString()
-	aliceTab1, cancel1 := hub.Subscribe(ctx, alice)
-	defer cancel1()
-	aliceTab2, cancel2 := hub.Subscribe(ctx, alice)
-	defer cancel2()
-	bobs, cancel3 := hub.Subscribe(ctx, bob)
-	defer cancel3()
+	aliceTab1 := subscribe(t, hub, alice)
+	aliceTab2 := subscribe(t, hub, alice)
+	bobs := subscribe(t, hub, bob)
 	if n := hub.Stats(); n != 3 {
 		t.Errorf("Stats = %d, want 3", n)
 	}
@@ -203,18 +137,12 @@ func TestPublishReachesOnlyThatUser(t *testing.T) {
 }
 
 func TestPublishSeveralReachesEachUser(t *testing.T) {
-	rdb := newClient(t)
-	prefix := testPrefix()
-	hub := NewHub(rdb, prefix, testLogger())
-	startHub(t, hub)
-	pub := NewPublisher(rdb, prefix)
+	hub, pub := newFanout(t)
 	ctx := context.Background()
 
 	sender, receiver := uuid.NewString(), uuid.NewString()
-	senders, cancel1 := hub.Subscribe(ctx, sender)
-	defer cancel1()
-	receivers, cancel2 := hub.Subscribe(ctx, receiver)
-	defer cancel2()
+	senders := subscribe(t, hub, sender)
+	receivers := subscribe(t, hub, receiver)
 
 	debit, credit := testNotification(sender), testNotification(receiver)
 	if err := pub.Publish(ctx, debit, credit); err != nil {
@@ -313,11 +241,7 @@ func TestTwoHubsBothDeliver(t *testing.T) {
 
 func TestSubscribeUnsubscribeDoesNotLeak(t *testing.T) {
 	const workers, cycles = 10, 20 // 200 subscriptions in all
-	rdb := newClient(t)
-	prefix := testPrefix()
-	hub := NewHub(rdb, prefix, testLogger())
-	startHub(t, hub)
-	pub := NewPublisher(rdb, prefix)
+	hub, pub := newFanout(t)
 	users := make([]string, workers)
 	for i := range users {
 		users[i] = uuid.NewString()
@@ -400,8 +324,7 @@ func TestSlowSubscriberLosesMessagesWithoutBlockingOthers(t *testing.T) {
 	startHub(t, hub)
 	user := uuid.NewString()
 	slow, cancelSlow := hub.Subscribe(context.Background(), user)
-	fast, cancelFast := hub.Subscribe(context.Background(), user)
-	defer cancelFast()
+	fast := subscribe(t, hub, user)
 
 	pub := NewPublisher(rdb, prefix)
 	const total = 10
@@ -456,8 +379,11 @@ func TestRunEndClosesSubscriptions(t *testing.T) {
 }
 
 func TestHubResubscribesAfterConnectionLoss(t *testing.T) {
-	opts := redisOptions(t)
-	name := "bank-fanout-test-" + suffix()
+	opts, err := redis.ParseURL(testkit.RedisURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := "bank-fanout-test-" + testkit.Suffix()
 	opts.ClientName = name
 	hubClient := redis.NewClient(opts)
 	t.Cleanup(func() { _ = hubClient.Close() })
@@ -466,8 +392,7 @@ func TestHubResubscribesAfterConnectionLoss(t *testing.T) {
 	hub := NewHub(hubClient, prefix, testLogger())
 	startHub(t, hub)
 	user := uuid.NewString()
-	ch, cancel := hub.Subscribe(context.Background(), user)
-	defer cancel()
+	ch := subscribe(t, hub, user)
 
 	ctx, cancelCtx := context.WithTimeout(context.Background(), 4*waitTimeout)
 	defer cancelCtx()
@@ -557,8 +482,7 @@ func TestPatternEscapesThePrefix(t *testing.T) {
 	hub := NewHub(rdb, base+"*:", testLogger())
 	startHub(t, hub)
 	user := uuid.NewString()
-	ch, cancel := hub.Subscribe(context.Background(), user)
-	defer cancel()
+	ch := subscribe(t, hub, user)
 	if err := NewPublisher(rdb, base+"other:").Publish(context.Background(), testNotification(user)); err != nil {
 		t.Fatal(err)
 	}

@@ -1,21 +1,19 @@
-// Package handoff passes a posting's outcome from the local activities that
-// produced it to the HTTP handler waiting for it in the same process.
+// Package handoff is the in-process hub that carries a workflow's answer to
+// the HTTP handler waiting for it in the same process.
 //
 // POST /transfers starts the transfer workflow with eager start, so in a
 // process that runs both the API and the transfers worker (`bank all`,
-// `bank serve api,worker`) the workflow's first and only task, and its
-// local activities, run right here. The posting holds its outcome (Hold);
-// the event's publish, once RabbitMQ has confirmed it, releases it
-// (Release): the handler answers then, without waiting for the workflow
-// task to complete or asking the server for the result, and the client's
-// answer never comes before its notification is on its way. An outcome no
-// event follows (a business error, a refused deposit) is delivered at once
-// (Deliver).
+// `bank serve api,worker`) the workflow's first and only task, and its local
+// activities, run right here. The workflow decides when its caller may be
+// answered (its AnswerCaller local activity, after the posting and the
+// event); the activity delivers the answer here, and the handler waiting
+// under the workflow id answers at once, without waiting for the workflow
+// task to complete or asking the server for the result.
 //
-// Nothing depends on a delivery arriving: a process without a local worker
-// has no Hub, and a handler whose workflow runs elsewhere (the start was
-// not eager, an earlier run of the same key, a replay that skips the
-// recorded activity) falls back to waiting on the workflow.
+// Nothing depends on a delivery arriving: where the workflow runs elsewhere
+// (the start was not eager, an earlier run of the same key, a replay) nobody
+// here waits, the delivery is dropped, and the handler reads the workflow's
+// result or the stored row instead.
 package handoff
 
 import (
@@ -24,38 +22,30 @@ import (
 	"github.com/bankcore/bank/bank"
 )
 
-// Outcome is what the posting activity stored: a completed or refused
-// transfer, or the business error it ended with (Err's code says which).
-type Outcome struct {
-	Transfer bank.Transfer
-	Err      error
-}
-
-// Hub matches deliveries to waiters by workflow id. The zero value is not
-// usable; a nil *Hub is, and never delivers.
+// Hub matches deliveries to waiters by workflow id. Use New; a nil *Hub
+// never delivers.
 type Hub struct {
 	mu      sync.Mutex
-	waiting map[string]map[chan Outcome]struct{}
-	held    map[string]Outcome // held for waiters, until Release
+	waiting map[string]map[chan bank.Answer]struct{}
 }
 
 // New returns an empty Hub.
 func New() *Hub {
-	return &Hub{waiting: map[string]map[chan Outcome]struct{}{}, held: map[string]Outcome{}}
+	return &Hub{waiting: map[string]map[chan bank.Answer]struct{}{}}
 }
 
-// Wait registers interest in id's outcome: the channel gets at most one
-// Outcome. stop must be called when the caller stops waiting. On a nil Hub
-// the channel is nil (never ready).
-func (h *Hub) Wait(id string) (_ <-chan Outcome, stop func()) {
+// Wait registers interest in id's answer: the channel gets at most one.
+// stop must be called when the caller stops waiting. On a nil Hub the
+// channel is nil (never ready).
+func (h *Hub) Wait(id string) (_ <-chan bank.Answer, stop func()) {
 	if h == nil {
 		return nil, func() {}
 	}
-	ch := make(chan Outcome, 1)
+	ch := make(chan bank.Answer, 1)
 	h.mu.Lock()
 	set := h.waiting[id]
 	if set == nil {
-		set = map[chan Outcome]struct{}{}
+		set = map[chan bank.Answer]struct{}{}
 		h.waiting[id] = set
 	}
 	set[ch] = struct{}{}
@@ -67,16 +57,15 @@ func (h *Hub) Wait(id string) (_ <-chan Outcome, stop func()) {
 			delete(set, ch)
 			if len(set) == 0 {
 				delete(h.waiting, id)
-				delete(h.held, id)
 			}
 		}
 	}
 }
 
-// Deliver hands o to everyone waiting on id now (concurrent requests with
+// Deliver hands a to everyone waiting on id now (concurrent requests with
 // the same key wait for the one workflow) and forgets them. It never
 // blocks; with no one waiting it does nothing.
-func (h *Hub) Deliver(id string, o Outcome) {
+func (h *Hub) Deliver(id string, a bank.Answer) {
 	if h == nil {
 		return
 	}
@@ -85,44 +74,16 @@ func (h *Hub) Deliver(id string, o Outcome) {
 	delete(h.waiting, id)
 	h.mu.Unlock()
 	for ch := range set {
-		ch <- o // buffered 1, and each waiter is delivered to once
+		ch <- a // buffered 1, and each waiter is delivered to once
 	}
 }
 
-// Hold keeps o for id's waiters until Release(id). Without waiters it
-// keeps nothing, so outcomes of workflows started elsewhere never pile up.
-func (h *Hub) Hold(id string, o Outcome) {
-	if h == nil {
-		return
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if len(h.waiting[id]) > 0 {
-		h.held[id] = o
-	}
-}
-
-// Release delivers what Hold kept for id, if anything.
-func (h *Hub) Release(id string) {
-	if h == nil {
-		return
-	}
-	h.mu.Lock()
-	o, ok := h.held[id]
-	delete(h.held, id)
-	h.mu.Unlock()
-	if ok {
-		h.Deliver(id, o)
-	}
-}
-
-// Waiting is how many ids have waiters or held outcomes (for tests:
-// nothing may leak).
+// Waiting is how many ids have waiters (for tests: nothing may leak).
 func (h *Hub) Waiting() int {
 	if h == nil {
 		return 0
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return len(h.waiting) + len(h.held)
+	return len(h.waiting)
 }

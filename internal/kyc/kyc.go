@@ -25,19 +25,17 @@ type Registry interface {
 	Lookup(ctx context.Context, k bank.KYC) (Match, error)
 }
 
-// ErrTimeout is returned when the registry does not answer within the
-// client's timeout; callers retry.
-var ErrTimeout = errors.New("kyc registry timed out")
-
 // Client calls a Registry with a timeout.
 type Client struct {
 	Registry Registry
 	Timeout  time.Duration
 }
 
-// Verify returns nil when the evidence is verified, a *bank.Error with
-// KYC_FAILED when the registry has no match (final), and ErrTimeout or
-// another error when the registry could not be asked (retryable).
+// Verify returns nil when the evidence is verified, and otherwise a bank
+// error: KYC_FAILED when the registry has no match and VALIDATION_FAILED
+// for malformed evidence (both final), KYC_UNAVAILABLE when the registry
+// did not answer within the timeout (retryable). Any other error is a
+// transport failure, retryable too.
 func (c *Client) Verify(ctx context.Context, k bank.KYC) error {
 	k, err := bank.NormalizeKYC(k)
 	if err != nil {
@@ -48,7 +46,8 @@ func (c *Client) Verify(ctx context.Context, k bank.KYC) error {
 	m, err := c.Registry.Lookup(ctx, k)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
-			return ErrTimeout
+			// Typed, so operators can tell a slow provider from a broken one.
+			return bank.Errorf(bank.CodeKYCUnavailable, "kyc registry timed out")
 		}
 		return fmt.Errorf("kyc lookup: %w", err)
 	}

@@ -95,8 +95,9 @@ func New(logger *slog.Logger) *Metrics {
 		}, []string{"kind", "outcome"}),
 		answers: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: NameTransferAnswers,
-			Help: "Answers to newly started transfers and deposits by source: handoff (the posting activity in this " +
-				"process handed the outcome over as soon as it committed) or workflow (waited on the workflow's result).",
+			Help: "Answers to newly started transfers and deposits by source: handoff (the workflow, running in this " +
+				"process, handed its answer over once the posting and its event were done), workflow (the workflow's " +
+				"result) or ledger (the row stored under the key, while the workflow was still running).",
 		}, []string{"source"}),
 		notifierLag: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    NameNotifierLag,
@@ -209,12 +210,13 @@ func (m *Metrics) ObserveHTTP(route, method string, status int, d time.Duration)
 
 // Where a transfer's or deposit's first-run answer came from.
 const (
-	AnswerHandOff  = "handoff"  // the posting activity in this process handed it over
-	AnswerWorkflow = "workflow" // waited on the workflow's result
+	AnswerHandOff  = "handoff"  // the workflow, running in this process, handed it over
+	AnswerWorkflow = "workflow" // the workflow's result
+	AnswerLedger   = "ledger"   // the row stored under the key, the workflow still running
 )
 
 // TransferAnswer counts where the answer to a newly started transfer or
-// deposit came from (source: AnswerHandOff or AnswerWorkflow).
+// deposit came from (source: AnswerHandOff, AnswerWorkflow or AnswerLedger).
 func (m *Metrics) TransferAnswer(source string) {
 	if m == nil {
 		return

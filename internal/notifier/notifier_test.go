@@ -15,6 +15,7 @@ import (
 	"github.com/bankcore/bank/internal/fanout"
 	"github.com/bankcore/bank/internal/postgres"
 	"github.com/bankcore/bank/internal/rabbitmq"
+	"github.com/bankcore/bank/internal/testkit"
 )
 
 // testEnv is one test's real services: a fresh database, its own exchange and
@@ -45,7 +46,7 @@ func newEnv(t *testing.T) *testEnv {
 // list returns every stored notification of a user.
 func (e *testEnv) list(t *testing.T, userID string) []bank.Notification {
 	t.Helper()
-	ns, _, err := e.store.List(ctxFor(t), userID, postgres.MaxNotificationsPage, "")
+	ns, _, err := e.store.List(ctxFor(t), userID, bank.MaxNotificationsPage, "")
 	if err != nil {
 		t.Fatalf("List: %v", err)
 	}
@@ -151,7 +152,7 @@ func TestCrashBetweenStoreAndAck(t *testing.T) {
 
 	// A notifier that dies after storing and publishing, before its ack
 	// reaches the broker: handle on a raw connection, then close it.
-	conn, err := amqp.Dial(brokerURL())
+	conn, err := amqp.Dial(testkit.RabbitMQURL)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,16 +7,9 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/bankcore/bank/bank"
 )
-
-// Accounts is the ledger schema's account store.
-type Accounts struct{ pool *pgxpool.Pool }
-
-// NewAccounts returns the account store.
-func NewAccounts(pool *pgxpool.Pool) *Accounts { return &Accounts{pool: pool} }
 
 const accountColumns = `id, account_number, owner_id, tier, balance, created_at`
 

@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,16 +8,9 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/bankcore/bank/bank"
 )
-
-// Ledger is the ledger schema's posting store.
-type Ledger struct{ pool *pgxpool.Pool }
-
-// NewLedger returns the ledger store.
-func NewLedger(pool *pgxpool.Pool) *Ledger { return &Ledger{pool: pool} }
 
 // SystemAccountNumber is the funding account deposits come from.
 const SystemAccountNumber = "0000000000"
@@ -26,7 +18,6 @@ const SystemAccountNumber = "0000000000"
 type lockedAccount struct {
 	party  bank.Party
 	number string
-	owner  string
 }
 
 // lockSQL takes both accounts' row locks in id order, so opposite
@@ -116,13 +107,13 @@ func (l *Ledger) post(ctx context.Context, req bank.TransferRequest) (bank.Trans
 	if err != nil {
 		return bank.Transfer{}, err
 	}
-	if req.Kind == bank.KindTransfer && (from.owner != req.KeyOwner || to.party.System) {
-		// A customer sends only from their own account, and only to a
-		// customer account: the funding account is nobody's to pay into.
-		return bank.Transfer{}, bank.Errorf(bank.CodeNotFound, "account not found")
+	// The API checked both ends before it started the workflow; under the
+	// locks they are checked again, by the same rules.
+	if err := bank.CheckSender(req, &from.party); err != nil {
+		return bank.Transfer{}, err
 	}
-	if req.Kind == bank.KindDeposit && !from.party.System {
-		return bank.Transfer{}, errors.New("deposits come from the system account")
+	if err := bank.CheckReceiver(req, &to.party); err != nil {
+		return bank.Transfer{}, err
 	}
 
 	code := bank.CheckTransfer(from.party, to.party, req.Amount)
@@ -136,7 +127,7 @@ func (l *Ledger) post(ctx context.Context, req bank.TransferRequest) (bank.Trans
 	t := bank.Transfer{
 		ID: uuid.NewString(), Kind: req.Kind, KeyOwner: req.KeyOwner, Reference: req.Reference,
 		RequestHash: req.Hash(), FromAccount: from.number, ToAccount: to.number,
-		FromOwnerID: from.owner, ToOwnerID: to.owner, Amount: req.Amount, Narration: req.Narration,
+		FromOwnerID: from.party.OwnerID, ToOwnerID: to.party.OwnerID, Amount: req.Amount, Narration: req.Narration,
 		Status: status, FailureCode: code, CreatedBy: req.CreatedBy,
 	}
 	fromAfter, toAfter := from.party.Balance-t.Amount, to.party.Balance+t.Amount
@@ -171,7 +162,7 @@ func (l *Ledger) post(ctx context.Context, req bank.TransferRequest) (bank.Trans
 	if err != nil {
 		return bank.Transfer{}, err
 	}
-	if !bytes.Equal(stored.RequestHash, t.RequestHash) {
+	if bank.UseOfKey(&stored, t.RequestHash) == bank.KeyReused {
 		return bank.Transfer{}, bank.Errorf(bank.CodeIdempotencyReused, "this reference was used for a different request")
 	}
 	return stored, nil
@@ -192,7 +183,7 @@ func scanLocked(br pgx.BatchResults, fromNumber, toNumber string) (from, to lock
 			return from, to, fmt.Errorf("lock accounts: %w", err)
 		}
 		if owner.Valid {
-			a.owner = owner.UUID.String()
+			a.party.OwnerID = owner.UUID.String()
 		}
 		if a.number == fromNumber {
 			from, found = a, found|1
@@ -355,56 +346,46 @@ func (l *Ledger) RunAudit(ctx context.Context) (Audit, error) {
 	return a, err
 }
 
-// TransferLookup is what POST /transfers reads before it starts a workflow.
-type TransferLookup struct {
-	From, To *bank.Account  // nil when there is no such customer account
-	Stored   *bank.Transfer // the transfer already under the key, if any
-}
-
 // LookupTransfer reads both accounts and the transfer under (key owner,
 // reference) in one round trip: three statements in one batch, each the
 // one ByNumber or ByKey runs alone.
-func (l *Ledger) LookupTransfer(ctx context.Context, keyOwner, reference, from, to string) (TransferLookup, error) {
-	var out TransferLookup
+func (l *Ledger) LookupTransfer(ctx context.Context, keyOwner, reference, from, to string) (bank.TransferLookup, error) {
+	var out bank.TransferLookup
 	b := &pgx.Batch{}
-	account := func(number string, dst **bank.Account) {
-		if !bank.ValidAccountNumber(number) {
-			return
+	const account = `SELECT ` + accountColumns + ` FROM ledger.accounts WHERE account_number = $1 AND kind = 'customer'`
+	for _, a := range []struct {
+		number string
+		dst    **bank.Account
+	}{{from, &out.From}, {to, &out.To}} {
+		if bank.ValidAccountNumber(a.number) {
+			queueOptional(b, "read account", scanAccount, a.dst, account, a.number)
 		}
-		b.Queue(`SELECT `+accountColumns+` FROM ledger.accounts WHERE account_number = $1 AND kind = 'customer'`, number).
-			QueryRow(func(row pgx.Row) error {
-				a, err := scanAccount(row)
-				if errors.Is(err, pgx.ErrNoRows) {
-					return nil
-				}
-				if err != nil {
-					return fmt.Errorf("read account: %w", err)
-				}
-				*dst = &a
-				return nil
-			})
 	}
-	account(from, &out.From)
-	account(to, &out.To)
 	if _, err := uuid.Parse(keyOwner); err == nil {
-		b.Queue(transferSelect+` WHERE t.key_owner = $1 AND t.reference = $2`, keyOwner, reference).
-			QueryRow(func(row pgx.Row) error {
-				t, err := scanTransfer(row)
-				if errors.Is(err, pgx.ErrNoRows) {
-					return nil
-				}
-				if err != nil {
-					return fmt.Errorf("read transfer: %w", err)
-				}
-				out.Stored = &t
-				return nil
-			})
+		queueOptional(b, "read transfer", scanTransfer, &out.Stored,
+			transferSelect+` WHERE t.key_owner = $1 AND t.reference = $2`, keyOwner, reference)
 	}
 	if b.Len() == 0 {
 		return out, nil
 	}
 	if err := l.pool.SendBatch(ctx, b).Close(); err != nil {
-		return TransferLookup{}, err
+		return bank.TransferLookup{}, err
 	}
 	return out, nil
+}
+
+// queueOptional queues a query for at most one row into b: scanned into
+// *dst, which stays nil when there is none.
+func queueOptional[T any](b *pgx.Batch, what string, scan func(pgx.Row) (T, error), dst **T, sql string, args ...any) {
+	b.Queue(sql, args...).QueryRow(func(row pgx.Row) error {
+		v, err := scan(row)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		*dst = &v
+		return nil
+	})
 }

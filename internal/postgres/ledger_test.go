@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/temporal"
 
@@ -41,6 +42,16 @@ func ledgerAccount(ctx context.Context, t *testing.T) (number, owner string) {
 		t.Fatalf("ProvisionDefault: %v", err)
 	}
 	return a.AccountNumber, owner
+}
+
+// fundedPair opens two accounts of new owners and funds the first with
+// funds: a sender and a receiver.
+func fundedPair(ctx context.Context, t *testing.T, l *Ledger, funds bank.Money) (from, fromOwner, to, toOwner string) {
+	t.Helper()
+	from, fromOwner = ledgerAccount(ctx, t)
+	to, toOwner = ledgerAccount(ctx, t)
+	fund(ctx, t, l, from, funds)
+	return from, fromOwner, to, toOwner
 }
 
 func newReference() string { return "t-" + uuid.NewString() }
@@ -106,23 +117,21 @@ type entryRow struct {
 // entriesOf returns a transfer's ledger entries, debit first.
 func entriesOf(ctx context.Context, t *testing.T, transferID string) []entryRow {
 	t.Helper()
-	rows, err := testPool.Query(ctx, `
+	return queryRows[entryRow](ctx, t, `
 		SELECT a.account_number, e.direction, e.amount, e.balance_after
 		FROM ledger.entries e JOIN ledger.accounts a ON a.id = e.account_id
 		WHERE e.transfer_id = $1 ORDER BY e.direction DESC`, transferID)
+}
+
+// queryRows runs sql and returns its rows as Ts, column by field.
+func queryRows[T any](ctx context.Context, t *testing.T, sql string, args ...any) []T {
+	t.Helper()
+	rows, err := testPool.Query(ctx, sql, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rows.Close()
-	var out []entryRow
-	for rows.Next() {
-		var e entryRow
-		if err := rows.Scan(&e.Account, &e.Direction, &e.Amount, &e.BalanceAfter); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[T])
+	if err != nil {
 		t.Fatal(err)
 	}
 	return out
@@ -184,9 +193,7 @@ func TestLedger_Post(t *testing.T) {
 
 	t.Run("Completed", func(t *testing.T) {
 		ctx := ledgerCtx(t)
-		a, ua := ledgerAccount(ctx, t)
-		b, ub := ledgerAccount(ctx, t)
-		fund(ctx, t, l, a, 1_000_00)
+		a, ua, b, ub := fundedPair(ctx, t, l, 1_000_00)
 
 		req := transferRequest(ua, a, b, 250_50)
 		req.Narration = "rent, March"
@@ -237,21 +244,15 @@ func TestLedger_Post(t *testing.T) {
 				return transferRequest(ua, a, a, 10_00)
 			}},
 			{bank.CodeSingleLimit, func(ctx context.Context, t *testing.T) bank.TransferRequest {
-				a, ua := ledgerAccount(ctx, t)
-				b, _ := ledgerAccount(ctx, t)
-				fund(ctx, t, l, a, 60_000_00) // a deposit is not bound by the single limit
+				a, ua, b, _ := fundedPair(ctx, t, l, 60_000_00) // a deposit is not bound by the single limit
 				return transferRequest(ua, a, b, 50_000_01)
 			}},
 			{bank.CodeInsufficientFunds, func(ctx context.Context, t *testing.T) bank.TransferRequest {
-				a, ua := ledgerAccount(ctx, t)
-				b, _ := ledgerAccount(ctx, t)
-				fund(ctx, t, l, a, 100_00)
+				a, ua, b, _ := fundedPair(ctx, t, l, 100_00)
 				return transferRequest(ua, a, b, 100_01)
 			}},
 			{bank.CodeReceiverLimit, func(ctx context.Context, t *testing.T) bank.TransferRequest {
-				a, ua := ledgerAccount(ctx, t)
-				b, _ := ledgerAccount(ctx, t)
-				fund(ctx, t, l, a, 100_00)
+				a, ua, b, _ := fundedPair(ctx, t, l, 100_00)
 				fund(ctx, t, l, b, 299_999_99)
 				return transferRequest(ua, a, b, 2)
 			}},
@@ -287,9 +288,7 @@ func TestLedger_Post(t *testing.T) {
 
 	t.Run("NotFound", func(t *testing.T) {
 		ctx := ledgerCtx(t)
-		a, ua := ledgerAccount(ctx, t)
-		b, ub := ledgerAccount(ctx, t)
-		fund(ctx, t, l, a, 1_000_00)
+		a, ua, b, ub := fundedPair(ctx, t, l, 1_000_00)
 		unknown := bank.NewAccountNumber() // one in 900 million to exist
 
 		cases := map[string]bank.TransferRequest{
@@ -366,9 +365,7 @@ func TestLedger_PostIdempotency(t *testing.T) {
 
 	t.Run("SameRequestTwice", func(t *testing.T) {
 		ctx := ledgerCtx(t)
-		a, ua := ledgerAccount(ctx, t)
-		b, _ := ledgerAccount(ctx, t)
-		fund(ctx, t, l, a, 1_000_00)
+		a, ua, b, _ := fundedPair(ctx, t, l, 1_000_00)
 		req := transferRequest(ua, a, b, 300_00)
 
 		first := mustPost(ctx, t, l, req, bank.StatusCompleted)
@@ -469,9 +466,7 @@ func TestLedger_PostIdempotency(t *testing.T) {
 	t.Run("ActivityRetriedAfterCommit", func(t *testing.T) {
 		ctx := ledgerCtx(t)
 		act := &activities.Ledger{Ledger: l}
-		a, ua := ledgerAccount(ctx, t)
-		b, _ := ledgerAccount(ctx, t)
-		fund(ctx, t, l, a, 1_000_00)
+		a, ua, b, _ := fundedPair(ctx, t, l, 1_000_00)
 		in := activities.PostTransferInput{Request: transferRequest(ua, a, b, 400_00)}
 
 		first, err := act.PostTransfer(ctx, in)
@@ -543,23 +538,27 @@ func TestLedger_PostConcurrentSameKey(t *testing.T) {
 			pool, _ := dedicatedPool(ctx, t, "ledger-same-key", int32(n))
 			defer pool.Close()
 			l := NewLedger(pool)
-			a, ua := ledgerAccount(ctx, t)
-			b, _ := ledgerAccount(ctx, t)
-			fund(ctx, t, l, a, 1_000_00)
+			a, ua, b, _ := fundedPair(ctx, t, l, 1_000_00)
 			req := transferRequest(ua, a, b, 150_00)
 
-			// Warm every connection so the callers start together.
+			// Warm every connection so the callers start together. A failed
+			// acquire gives back what it holds: pool.Close waits for every
+			// connection, and would wait for ever.
 			conns := make([]*pgxpool.Conn, 0, n)
+			release := func() {
+				for _, c := range conns {
+					c.Release()
+				}
+			}
 			for range n {
 				c, err := pool.Acquire(ctx)
 				if err != nil {
+					release()
 					t.Fatal(err)
 				}
 				conns = append(conns, c)
 			}
-			for _, c := range conns {
-				c.Release()
-			}
+			release()
 
 			results := make([]bank.Transfer, n)
 			errs := make([]error, n)
@@ -601,9 +600,7 @@ func TestLedger_PostConcurrentSameKey(t *testing.T) {
 		pool, _ := dedicatedPool(ctx, t, "ledger-same-key", n)
 		defer pool.Close()
 		l := NewLedger(pool)
-		a, ua := ledgerAccount(ctx, t)
-		b, _ := ledgerAccount(ctx, t)
-		fund(ctx, t, l, a, 1_000_00)
+		a, ua, b, _ := fundedPair(ctx, t, l, 1_000_00)
 		reqs := [2]bank.TransferRequest{transferRequest(ua, a, b, 100_00), transferRequest(ua, a, b, 200_00)}
 		reqs[1].Reference = reqs[0].Reference
 

@@ -13,9 +13,7 @@ import (
 func TestLedger_LookupTransfer(t *testing.T) {
 	ctx := ledgerCtx(t)
 	l := NewLedger(testPool)
-	from, owner := ledgerAccount(ctx, t)
-	to, _ := ledgerAccount(ctx, t)
-	fund(ctx, t, l, from, 10_000)
+	from, owner, to, _ := fundedPair(ctx, t, l, 10_000)
 	req := transferRequest(owner, from, to, 2_500)
 	posted := mustPost(ctx, t, l, req, bank.StatusCompleted)
 

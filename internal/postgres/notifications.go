@@ -12,19 +12,9 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/bankcore/bank/bank"
 )
-
-// MaxNotificationsPage bounds List's page size.
-const MaxNotificationsPage = 100
-
-// Notifications is the notify schema's store.
-type Notifications struct{ pool *pgxpool.Pool }
-
-// NewNotifications returns the notification store.
-func NewNotifications(pool *pgxpool.Pool) *Notifications { return &Notifications{pool: pool} }
 
 const notificationColumns = `id, user_id, type, title, message, amount_minor, coalesce(reference, ''),
 	coalesce(account_number, ''), read_at IS NOT NULL, created_at`
@@ -151,11 +141,11 @@ func (s *Notifications) CountForEvent(ctx context.Context, eventID string) (int,
 // starting after the cursor (after == "" starts at the newest). nextCursor is
 // "" on the last page. Cursors are opaque to clients and stay valid while
 // notifications are added: the pagination is by key, not offset.
-// Errors: VALIDATION_FAILED (first outside 1..MaxNotificationsPage,
+// Errors: VALIDATION_FAILED (first outside 1..bank.MaxNotificationsPage,
 // malformed cursor).
 func (s *Notifications) List(ctx context.Context, userID string, first int, after string) ([]bank.Notification, string, error) {
-	if first < 1 || first > MaxNotificationsPage {
-		return nil, "", bank.Invalid("first", "must be between 1 and %d", MaxNotificationsPage)
+	if first < 1 || first > bank.MaxNotificationsPage {
+		return nil, "", bank.Invalid("first", "must be between 1 and %d", bank.MaxNotificationsPage)
 	}
 	user, err := uuid.Parse(userID)
 	if err != nil {

@@ -328,7 +328,7 @@ func TestNotifications_List(t *testing.T) {
 	t.Run("ErrValidation", func(t *testing.T) {
 		ctx := ctxFor(t)
 		user := uuid.NewString()
-		for _, first := range []int{0, -1, MaxNotificationsPage + 1} {
+		for _, first := range []int{0, -1, bank.MaxNotificationsPage + 1} {
 			_, _, err := store.List(ctx, user, first, "")
 			wantCode(t, err, bank.CodeValidation)
 		}

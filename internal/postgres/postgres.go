@@ -22,6 +22,31 @@ import (
 	"github.com/bankcore/bank/migrations"
 )
 
+// The stores, one per aggregate, each on the pool of its schema's database
+// (one pool while the schemas share one database).
+type (
+	// Users is the auth schema's store.
+	Users struct{ pool *pgxpool.Pool }
+	// Accounts is the ledger schema's account store.
+	Accounts struct{ pool *pgxpool.Pool }
+	// Ledger is the ledger schema's posting store.
+	Ledger struct{ pool *pgxpool.Pool }
+	// Notifications is the notify schema's store.
+	Notifications struct{ pool *pgxpool.Pool }
+)
+
+// NewUsers returns the users store.
+func NewUsers(pool *pgxpool.Pool) *Users { return &Users{pool: pool} }
+
+// NewAccounts returns the account store.
+func NewAccounts(pool *pgxpool.Pool) *Accounts { return &Accounts{pool: pool} }
+
+// NewLedger returns the ledger store.
+func NewLedger(pool *pgxpool.Pool) *Ledger { return &Ledger{pool: pool} }
+
+// NewNotifications returns the notification store.
+func NewNotifications(pool *pgxpool.Pool) *Notifications { return &Notifications{pool: pool} }
+
 // Connect opens a pool and checks the server answers.
 func Connect(ctx context.Context, dsn string, maxConns int32) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)

@@ -92,26 +92,10 @@ type tierChangeRow struct {
 // tierChanges lists an account's audit rows, oldest first.
 func tierChanges(ctx context.Context, t *testing.T, number string) []tierChangeRow {
 	t.Helper()
-	rows, err := testPool.Query(ctx, `
+	return queryRows[tierChangeRow](ctx, t, `
 		SELECT c.request_id::text, c.from_tier, c.to_tier, c.evidence_type, c.changed_by::text, c.created_at, c::text
 		FROM ledger.tier_changes c JOIN ledger.accounts a ON a.id = c.account_id
 		WHERE a.account_number = $1 ORDER BY c.id`, number)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []tierChangeRow
-	for rows.Next() {
-		var r tierChangeRow
-		if err := rows.Scan(&r.RequestID, &r.FromTier, &r.ToTier, &r.EvidenceType, &r.ChangedBy, &r.CreatedAt, &r.AsText); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
 func countTierChanges(ctx context.Context, t *testing.T, requestID string) int {

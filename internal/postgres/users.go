@@ -8,16 +8,9 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/bankcore/bank/bank"
 )
-
-// Users is the auth schema's store.
-type Users struct{ pool *pgxpool.Pool }
-
-// NewUsers returns the users store.
-func NewUsers(pool *pgxpool.Pool) *Users { return &Users{pool: pool} }
 
 const userColumns = `id, email, full_name, coalesce(phone, ''), role, created_at`
 
@@ -124,11 +117,17 @@ func (s *Users) EnsureOperator(ctx context.Context, email, fullName, passwordHas
 // CredentialsByEmail returns the user and password hash for an email.
 // Errors: NOT_FOUND.
 func (s *Users) CredentialsByEmail(ctx context.Context, email string) (bank.Credentials, error) {
+	return s.credentials(ctx, "email", email, "no such user")
+}
+
+// credentials reads the user whose column equals value, with the password
+// hash and the registration fingerprint. Errors: NOT_FOUND with notFound.
+func (s *Users) credentials(ctx context.Context, column, value, notFound string) (bank.Credentials, error) {
 	var c bank.Credentials
 	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userColumns+`, password_hash, registration_fingerprint
-		FROM auth.users WHERE email = $1`, email), &c.PasswordHash, &c.Fingerprint)
+		FROM auth.users WHERE `+column+` = $1`, value), &c.PasswordHash, &c.Fingerprint)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return bank.Credentials{}, bank.Errorf(bank.CodeNotFound, "no such user")
+		return bank.Credentials{}, bank.Errorf(bank.CodeNotFound, "%s", notFound)
 	}
 	if err != nil {
 		return bank.Credentials{}, fmt.Errorf("read user: %w", err)
@@ -155,17 +154,7 @@ func (s *Users) ByID(ctx context.Context, id string) (bank.User, error) {
 
 // ByRegistrationID returns the user a registration created. Errors: NOT_FOUND.
 func (s *Users) ByRegistrationID(ctx context.Context, registrationID string) (bank.Credentials, error) {
-	var c bank.Credentials
-	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userColumns+`, password_hash, registration_fingerprint
-		FROM auth.users WHERE registration_id = $1`, registrationID), &c.PasswordHash, &c.Fingerprint)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return bank.Credentials{}, bank.Errorf(bank.CodeNotFound, "no such registration")
-	}
-	if err != nil {
-		return bank.Credentials{}, fmt.Errorf("read user: %w", err)
-	}
-	c.User = u
-	return c, nil
+	return s.credentials(ctx, "registration_id", registrationID, "no such registration")
 }
 
 // ClaimEvidence records verified evidence for userID, when the evidence

@@ -2,93 +2,39 @@ package rabbitmq
 
 import (
 	"context"
-	"crypto/rand"
 	"log/slog"
-	"os"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/bankcore/bank/bank"
+	"github.com/bankcore/bank/internal/testkit"
 )
 
-// waitTimeout bounds every wait on the broker; generous because -race slows
-// things down, and a healthy run never gets near it.
-const waitTimeout = 5 * time.Second
+// waitTimeout bounds every wait on the broker.
+const waitTimeout = testkit.Wait
 
-func brokerURL() string {
-	if u := os.Getenv("RABBITMQ_URL"); u != "" {
-		return u
-	}
-	return "amqp://guest:guest@127.0.0.1:5672/"
-}
+func brokerURL() string { return testkit.RabbitMQURL }
 
-// testLogger discards logs unless -v: background goroutines may log after
-// the test returned, when t.Log would panic.
-func testLogger() *slog.Logger {
-	if testing.Verbose() {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	return slog.New(slog.DiscardHandler)
-}
+func testLogger() *slog.Logger { return testkit.Logger() }
 
-func suffix() string { return strings.ToLower(rand.Text()[:12]) }
+func suffix() string { return testkit.Suffix() }
 
-// names returns an exchange and a queue unique to this test, shared with
-// nobody else on the broker, and deletes them (and their dead-letter
-// companions) when the test ends. Registered first, so it runs after every
-// other cleanup has stopped publishers and consumers.
+// names returns an exchange and a queue unique to this test, deleted (with
+// their dead-letter companions) when the test ends. Called first, so that
+// runs after every other cleanup has stopped publishers and consumers.
 func names(t *testing.T) (exchange, queue string) {
 	t.Helper()
-	s := suffix()
-	exchange, queue = "bank.events.test-"+s, "bank.notifier.test-"+s
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-		defer cancel()
-		conn, _, err := dial(ctx, brokerURL(), "bank-test-cleanup")
-		if err != nil {
-			t.Errorf("cleanup: %v", err)
-			return
-		}
-		defer func() { _ = conn.Close() }()
-		ch, err := conn.Channel()
-		if err != nil {
-			t.Errorf("cleanup: %v", err)
-			return
-		}
-		for _, q := range []string{queue, queue + ".dead"} {
-			if _, err := ch.QueueDelete(q, false, false, false); err != nil {
-				t.Errorf("cleanup: delete queue %s: %v", q, err)
-			}
-		}
-		for _, x := range []string{exchange, exchange + ".dlx"} {
-			if err := ch.ExchangeDelete(x, false, false); err != nil {
-				t.Errorf("cleanup: delete exchange %s: %v", x, err)
-			}
-		}
-	})
-	return exchange, queue
+	b := testkit.NewBroker(t)
+	return b.Exchange, b.Queue
 }
 
 // adminChannel is the test's own view of the broker, independent of the
 // code under test.
 func adminChannel(t *testing.T) *amqp.Channel {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-	defer cancel()
-	conn, _, err := dial(ctx, brokerURL(), "bank-test-admin")
-	if err != nil {
-		t.Fatalf("broker not reachable at %s (start it with `rabbitmq-server -detached`): %v", brokerURL(), err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatalf("open admin channel: %v", err)
-	}
-	return ch
+	return testkit.NewBroker(t).Admin
 }
 
 // rawQueue declares a durable queue bound to exchange with key and returns
@@ -118,19 +64,11 @@ func rawConsume(t *testing.T, ch *amqp.Channel, queue string) <-chan amqp.Delive
 
 func recv(t *testing.T, deliveries <-chan amqp.Delivery) amqp.Delivery {
 	t.Helper()
-	select {
-	case d, ok := <-deliveries:
-		if !ok {
-			t.Fatal("delivery channel closed")
-		}
-		if err := d.Ack(false); err != nil {
-			t.Fatalf("ack: %v", err)
-		}
-		return d
-	case <-time.After(waitTimeout):
-		t.Fatal("timed out waiting for a delivery")
+	d := testkit.Receive(t, deliveries)
+	if err := d.Ack(false); err != nil {
+		t.Fatalf("ack: %v", err)
 	}
-	panic("unreachable")
+	return d
 }
 
 func newPublisher(t *testing.T, exchange string) *Publisher {
@@ -158,34 +96,12 @@ func startConsumer(t *testing.T, c *Consumer, handle func(context.Context, amqp.
 	t.Helper()
 	readyCh := make(chan struct{}, 16)
 	c.onReady = func() { readyCh <- struct{}{} }
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- c.Run(ctx, handle) }()
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("Run returned %v, want nil after cancel", err)
-				}
-			case <-time.After(waitTimeout):
-				t.Error("Run did not return after cancel")
-			}
-		})
-	}
-	t.Cleanup(stop)
-	return readyCh, stop
+	return readyCh, testkit.Run(t, nil, func(ctx context.Context) error { return c.Run(ctx, handle) })
 }
 
 func waitReady(t *testing.T, ready <-chan struct{}) {
 	t.Helper()
-	select {
-	case <-ready:
-	case <-time.After(waitTimeout):
-		t.Fatal("consumer did not start consuming")
-	}
+	testkit.Ready(t, ready, "consumer did not start consuming")
 }
 
 func testEvent(typ bank.EventType) bank.Event {
@@ -201,8 +117,4 @@ func testEvent(typ bank.EventType) bank.Event {
 	}
 }
 
-func ctxTimeout(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-	t.Cleanup(cancel)
-	return ctx
-}
+func ctxTimeout(t *testing.T) context.Context { return testkit.Context(t, 1) }

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bankcore/bank/internal/app"
+	"github.com/bankcore/bank/app"
 	"github.com/bankcore/bank/internal/config"
 	"github.com/bankcore/bank/internal/testsvc"
 )

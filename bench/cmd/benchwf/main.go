@@ -49,6 +49,8 @@ var shapes = []ceiling.Shape{
 	{Name: "local activity takes 10 ms, answered in-process (no Get)", Sleep: 10 * time.Millisecond, HandOff: true},
 	{Name: "gRPC requests uncompressed (the SDK gzips them by default)", Compression: "none"},
 	{Name: "Update-with-Start instead of start + Get (no eager: the SDK cannot)", UpdateWithStart: true},
+	{Name: "3 local activities, answered in-process (no Get)", Steps: 3, HandOff: true},
+	{Name: "+ GetVersion first: the Transfer workflow's shape since it answers its caller", Steps: 3, HandOff: true, Versioned: true},
 }
 
 type cell struct {

@@ -46,6 +46,10 @@ type Input struct {
 	// Sleep is how long each local activity takes (a posting takes a few
 	// milliseconds: the workflow is still running when the caller asks).
 	Sleep time.Duration
+	// Versioned calls workflow.GetVersion first, as the Transfer workflow
+	// does since it answers its caller: a version marker and an upsert of
+	// the TemporalChangeVersion search attribute.
+	Versioned bool
 }
 
 // Noop is the local activity. It hands its result to a caller waiting in
@@ -86,6 +90,9 @@ func steps(ctx workflow.Context, in Input, n int) (Input, error) {
 // Empty is the workflow: one local activity, as Transfer's posting (more
 // when in.Steps says so).
 func Empty(ctx workflow.Context, in Input) (Input, error) {
+	if in.Versioned {
+		workflow.GetVersion(ctx, "bench-shape", workflow.DefaultVersion, 1)
+	}
 	return steps(ctx, in, max(1, in.Steps))
 }
 
@@ -122,6 +129,7 @@ type Shape struct {
 	HandOff         bool   // answered in-process by the local activity, no Get
 	Compression     string // gRPC compression: "" the SDK's default (gzip), "none"
 	Sleep           time.Duration
+	Versioned       bool // workflow.GetVersion first (Input.Versioned)
 }
 
 // Default is the ceiling as the bench reports it.
@@ -224,7 +232,8 @@ func (r *Runner) ShapeOp(prefix string, s Shape) loop.Op {
 				workflows.AttrUserID.ValueSet("00000000-0000-0000-0000-000000000000"),
 			)
 		}
-		in := Input{Reference: ref, From: "1000000001", To: "1000000002", Amount: 100, Steps: s.Steps, Sleep: s.Sleep}
+		in := Input{Reference: ref, From: "1000000001", To: "1000000002", Amount: 100, Steps: s.Steps, Sleep: s.Sleep,
+			Versioned: s.Versioned}
 		waitCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
 		var out Input

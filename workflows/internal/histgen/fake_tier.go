@@ -8,7 +8,6 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
-	"github.com/bankcore/bank/activities"
 	"github.com/bankcore/bank/bank"
 	"github.com/bankcore/bank/workflows"
 	"github.com/bankcore/bank/workflows/internal/histgen/fixture"
@@ -76,7 +75,7 @@ func recordTier(ctx context.Context, c client.Client, tc fixture.TierCase, outDi
 		return fmt.Errorf("want success, got %w", err)
 	case tc.Outcome == "" && res.Account.Tier != tc.Input.Tier:
 		return fmt.Errorf("unexpected result: account at %s", res.Account.Tier)
-	case tc.Outcome != "" && activities.CodeOf(err) != tc.Outcome:
+	case tc.Outcome != "" && workflows.CodeOf(err) != tc.Outcome:
 		return fmt.Errorf("want failure %s, got %w", tc.Outcome, err)
 	}
 	return writeHistory(ctx, c, run, tc.Name, outDir)

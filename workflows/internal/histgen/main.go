@@ -32,9 +32,11 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -42,7 +44,6 @@ import (
 	"go.temporal.io/api/temporalproto"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
@@ -123,6 +124,7 @@ func run(outDir, cliPath string, match *regexp.Regexp) error {
 	workers[3].RegisterWorkflowWithOptions(workflows.Transfer, workflow.RegisterOptions{Name: workflows.DepositWorkflow})
 	workers[3].RegisterActivity(&activities.Ledger{Ledger: fakeLedger{}})
 	workers[3].RegisterActivity(&activities.Events{Publisher: fakePublisher{}})
+	workers[3].RegisterActivity(&activities.Answers{})
 	for _, w := range workers {
 		if err := w.Start(); err != nil {
 			return err
@@ -130,22 +132,20 @@ func run(outDir, cliPath string, match *regexp.Regexp) error {
 		defer w.Stop()
 	}
 
-	recorded := 0
+	recorders := map[string]func() error{}
 	for _, tc := range fixture.Cases {
-		if !match.MatchString(tc.Name) {
-			continue
-		}
-		if err := record(ctx, c, tc, outDir); err != nil {
-			return fmt.Errorf("%s: %w", tc.Name, err)
-		}
-		recorded++
+		recorders[tc.Name] = func() error { return record(ctx, c, tc, outDir) }
 	}
 	for _, tc := range fixture.TransferCases {
-		if !match.MatchString(tc.Name) {
+		recorders[tc.Name] = func() error { return recordTransfer(ctx, c, tc, outDir) }
+	}
+	recorded := 0
+	for _, name := range slices.Sorted(maps.Keys(recorders)) {
+		if !match.MatchString(name) {
 			continue
 		}
-		if err := recordTransfer(ctx, c, tc, outDir); err != nil {
-			return fmt.Errorf("%s: %w", tc.Name, err)
+		if err := recorders[name](); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
 		}
 		recorded++
 	}
@@ -166,60 +166,61 @@ func run(outDir, cliPath string, match *regexp.Regexp) error {
 
 // record runs one registration case, checks its outcome and writes its history.
 func record(ctx context.Context, c client.Client, tc fixture.Case, outDir string) error {
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+	opts := client.StartWorkflowOptions{
 		ID:                       tc.WorkflowID(),
 		TaskQueue:                workflows.QueueRegistration,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowExecutionTimeout: time.Minute,
-	}, workflows.Registration, tc.Input)
-	if err != nil {
-		return err
 	}
-	var res workflows.RegistrationResult
-	err = run.Get(ctx, &res)
-	switch {
-	case tc.Outcome == "" && err != nil:
-		return fmt.Errorf("want success, got %w", err)
-	case tc.Outcome == "" && (res.User.ID != tc.UserID || res.Account.AccountNumber != tc.AccountNumber):
-		return fmt.Errorf("unexpected result: user %q, account %q", res.User.ID, res.Account.AccountNumber)
-	case tc.Outcome != "" && activities.CodeOf(err) != tc.Outcome:
-		return fmt.Errorf("want failure %s, got %w", tc.Outcome, err)
-	}
-	return writeHistory(ctx, c, run, tc.Name, outDir)
+	return runCase(ctx, c, tc.Name, outDir, opts, workflows.Registration, tc.Input, tc.Outcome,
+		func(res workflows.RegistrationResult) error {
+			if res.User.ID != tc.UserID || res.Account.AccountNumber != tc.AccountNumber {
+				return fmt.Errorf("unexpected result: user %q, account %q", res.User.ID, res.Account.AccountNumber)
+			}
+			return nil
+		})
 }
 
 // recordTransfer runs one transfer case as the API starts it, checks its
 // outcome and writes its history.
 func recordTransfer(ctx context.Context, c client.Client, tc fixture.TransferCase, outDir string) error {
-	req := tc.Request
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       tc.WorkflowID(),
-		TaskQueue:                workflows.QueueTransfers,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		EnableEagerStart:         true,
-		WorkflowExecutionTimeout: time.Minute,
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			workflows.AttrReference.ValueSet(req.Reference),
-			workflows.AttrFromAccount.ValueSet(req.FromAccount),
-			workflows.AttrToAccount.ValueSet(req.ToAccount),
-			workflows.AttrUserID.ValueSet(req.CreatedBy),
-		),
-	}, tc.Workflow, workflows.TransferInput{Request: req})
+	opts, typ := workflows.StartTransfer(tc.Request)
+	if opts.ID != tc.WorkflowID() || typ != tc.Workflow {
+		return fmt.Errorf("the API would start %s as %s, the case says %s", opts.ID, typ, tc.Workflow)
+	}
+	opts.WorkflowExecutionTimeout = time.Minute
+	return runCase(ctx, c, tc.Name, outDir, opts, typ, workflows.TransferInput{Request: tc.Request}, tc.Outcome,
+		func(res workflows.TransferResult) error {
+			if res.Transfer.ID != tc.TransferID || res.Transfer.Status != bank.StatusCompleted {
+				return fmt.Errorf("unexpected result: transfer %q, status %s", res.Transfer.ID, res.Transfer.Status)
+			}
+			return nil
+		})
+}
+
+// runCase runs a workflow to its end and writes its history, once it ended
+// as its case says: with the failure code outcome, or ("") with a result
+// that check accepts.
+func runCase[R any](ctx context.Context, c client.Client, name, outDir string, opts client.StartWorkflowOptions,
+	workflow, input any, outcome bank.Code, check func(R) error,
+) error {
+	run, err := c.ExecuteWorkflow(ctx, opts, workflow, input)
 	if err != nil {
 		return err
 	}
-	var res workflows.TransferResult
+	var res R
 	err = run.Get(ctx, &res)
 	switch {
-	case tc.Outcome == "" && err != nil:
+	case outcome == "" && err != nil:
 		return fmt.Errorf("want success, got %w", err)
-	case tc.Outcome == "" && (res.Transfer.ID != tc.TransferID || res.Transfer.Status != bank.StatusCompleted):
-		return fmt.Errorf("unexpected result: transfer %q, status %s", res.Transfer.ID, res.Transfer.Status)
-	case tc.Outcome != "" && activities.CodeOf(err) != tc.Outcome:
-		return fmt.Errorf("want failure %s, got %w", tc.Outcome, err)
+	case outcome == "":
+		if err := check(res); err != nil {
+			return err
+		}
+	case workflows.CodeOf(err) != outcome:
+		return fmt.Errorf("want failure %s, got %w", outcome, err)
 	}
-	return writeHistory(ctx, c, run, tc.Name, outDir)
+	return writeHistory(ctx, c, run, name, outDir)
 }
 
 // writeHistory writes a finished run's history as indented protojson.
@@ -306,10 +307,14 @@ type fakeLedger struct{}
 func (fakeLedger) Post(_ context.Context, req bank.TransferRequest) (bank.Transfer, error) {
 	for _, tc := range fixture.TransferCases {
 		if tc.Request.KeyOwner == req.KeyOwner && tc.Request.Reference == req.Reference {
-			if !bytes.Equal(tc.Request.Hash(), req.Hash()) {
+			if tc.NotStored {
+				return bank.Transfer{}, bank.Errorf(tc.Outcome, "as the ledger says it")
+			}
+			stored := tc.Stored(time.Now().UTC())
+			if bank.UseOfKey(&stored, req.Hash()) == bank.KeyReused {
 				return bank.Transfer{}, bank.Errorf(bank.CodeIdempotencyReused, "this reference was used for a different request")
 			}
-			return tc.Stored(time.Now().UTC()), nil
+			return stored, nil
 		}
 	}
 	return bank.Transfer{}, bank.Errorf(bank.CodeNotFound, "account not found")

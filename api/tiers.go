@@ -13,7 +13,6 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/bankcore/bank/activities"
 	"github.com/bankcore/bank/bank"
 	"github.com/bankcore/bank/workflows"
 )
@@ -54,11 +53,8 @@ func (s *Server) upgradeTier(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	acc, err := s.ownedCustomerAccount(r, chi.URLParam(r, "number"))
+	acc, err := s.ownAccount(r, chi.URLParam(r, "number"))
 	if err != nil {
-		if bank.ErrorCode(err) == bank.CodeNotFound {
-			err = bank.Errorf(bank.CodeNotFound, "account not found")
-		}
 		writeError(w, r, err)
 		return
 	}
@@ -116,7 +112,7 @@ func (s *Server) upgradeTier(w http.ResponseWriter, r *http.Request) {
 	// A concurrent request with the same key but another body joined this
 	// run (the workflow id is the key's): it must not get the run's outcome.
 	if key != "" && s.otherBodyRan(ctx, wfID, requestID, hash, errors.Is(err, errStillRunning)) {
-		writeError(w, r, bank.Errorf(bank.CodeIdempotencyReused, "%s", upgradeMessage(bank.CodeIdempotencyReused)))
+		writeError(w, r, refusal(bank.CodeIdempotencyReused))
 		return
 	}
 	switch {
@@ -129,8 +125,8 @@ func (s *Server) upgradeTier(w http.ResponseWriter, r *http.Request) {
 			"account_number": acc.AccountNumber, "tier": acc.Tier, "requested_tier": target, "status": "PENDING",
 		})
 	default:
-		if code := activities.CodeOf(err); code != "" {
-			writeError(w, r, bank.Errorf(code, "%s", upgradeMessage(code)))
+		if code := workflows.CodeOf(err); code != "" {
+			writeError(w, r, refusal(code))
 			return
 		}
 		writeError(w, r, err)
@@ -144,10 +140,10 @@ func (s *Server) answerStoredTier(w http.ResponseWriter, r *http.Request, number
 	case bank.TierNew:
 		return false
 	case bank.TierKeyReused:
-		writeError(w, r, bank.Errorf(bank.CodeIdempotencyReused, "%s", upgradeMessage(bank.CodeIdempotencyReused)))
+		writeError(w, r, refusal(bank.CodeIdempotencyReused))
 	case bank.TierReplayRefusal:
 		w.Header().Set("Idempotent-Replayed", "true")
-		writeError(w, r, bank.Errorf(stored.Refusal, "%s", upgradeMessage(stored.Refusal)))
+		writeError(w, r, refusal(stored.Refusal))
 	case bank.TierReplay:
 		acc, err := s.d.Accounts.ByNumber(r.Context(), number)
 		if err != nil {
@@ -205,25 +201,20 @@ func (s *Server) upgradeRan(ctx context.Context, wfID string) bool {
 	return !errors.As(err, &notFound)
 }
 
-func upgradeMessage(code bank.Code) string {
-	switch code {
-	case bank.CodeKYCFailed:
-		return "the evidence could not be verified, or TIER_3 needs a verified BVN or NIN on file first"
-	case bank.CodeTierNotHigher:
-		return "only upgrades are possible"
-	case bank.CodeIdentityInUse:
-		return "this identity number already belongs to another user"
-	case bank.CodeValidation:
-		return "the evidence is not the kind this tier needs"
-	case bank.CodeIdempotencyReused:
-		return "this Idempotency-Key was already used for a different upgrade; use a new key"
-	}
-	return "the upgrade was refused"
-}
-
 func tierSearchAttributes(accountNumber, userID string) temporal.SearchAttributes {
 	return temporal.NewSearchAttributes(
 		workflows.AttrFromAccount.ValueSet(accountNumber),
 		workflows.AttrUserID.ValueSet(userID),
 	)
+}
+
+// ownAccount loads an account the caller owns: only the owner upgrades it.
+// Another's account and a missing one get the very same answer, so the
+// answer never tells which account numbers exist. Errors: NOT_FOUND.
+func (s *Server) ownAccount(r *http.Request, number string) (bank.Account, error) {
+	a, err := s.d.Accounts.ByNumber(r.Context(), number)
+	if bank.ErrorCode(err) == bank.CodeNotFound || (err == nil && a.OwnerID != principal(r).UserID) {
+		return bank.Account{}, bank.Errorf(bank.CodeNotFound, "account not found")
+	}
+	return a, err
 }

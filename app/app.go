@@ -158,11 +158,11 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, roles Ro
 	}
 
 	// Where the API and the transfers worker share a process, eagerly
-	// started transfers run here, and their outcome goes straight to the
-	// waiting handler once the event is confirmed (package handoff).
-	var outcomes *handoff.Hub
-	if roles.API && roles.Worker {
-		outcomes = handoff.New()
+	// started transfers run here, and the workflow hands its answer
+	// straight to the waiting handler (package handoff).
+	var answers *handoff.Hub
+	if roles.API && roles.Worker && cfg.InProcessAnswer {
+		answers = handoff.New()
 	}
 	if roles.Worker {
 		ws := workers.New(a.temporal, workers.Activities{
@@ -173,8 +173,9 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, roles Ro
 				IdentityKey: []byte(cfg.IdentityKey),
 			},
 			Accounts: &activities.Accounts{Accounts: accounts, Tiers: accounts, IdentityKey: []byte(cfg.IdentityKey)},
-			Events:   &activities.Events{Publisher: a.publisher, Outcomes: outcomes},
-			Ledger:   &activities.Ledger{Ledger: ledger, Outcomes: outcomes},
+			Events:   &activities.Events{Publisher: a.publisher},
+			Ledger:   &activities.Ledger{Ledger: ledger},
+			Answers:  &activities.Answers{Caller: callerOf(answers)},
 		}, workers.Options{MaxConcurrentActivities: cfg.WorkerConcurrency})
 		a.goRun("workers", func() error { return workers.Run(runCtx, ws) })
 	}
@@ -184,6 +185,10 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, roles Ro
 		// One Redis PSUBSCRIBE per API process, shared by every WebSocket.
 		hub := fanout.NewHub(a.redis, cfg.RedisPrefix, logger.With("component", "hub"))
 		a.goRun("fanout hub", func() error { return hub.Run(runCtx) })
+		var inProcess api.Answers
+		if answers != nil {
+			inProcess = answers
+		}
 		handler := api.New(api.Deps{
 			Logger:        logger.With("component", "api"),
 			Users:         users,
@@ -214,7 +219,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, roles Ro
 			BcryptCost:               cfg.BcryptCost,
 			RegistrationWait:         cfg.RegistrationWait,
 			TransferWait:             cfg.TransferWait,
-			Outcomes:                 outcomes,
+			Answers:                  inProcess,
 			SystemAccount:            postgres.SystemAccountNumber,
 			RateRegister:             cfg.RateRegister,
 			RateLoginFailures:        cfg.RateLoginFailures,
@@ -244,13 +249,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, roles Ro
 			IdleTimeout:       90 * time.Second,
 			MaxHeaderBytes:    16 << 10,
 		}
-		a.goRun("api", func() error {
-			if err := a.httpServer.Serve(a.listener); !errors.Is(err, http.ErrServerClosed) {
-				return err
-			}
-			return nil
-		})
-		logger.Info("API listening", "addr", a.listener.Addr().String())
+		a.serve("API", a.httpServer, a.listener)
 	}
 
 	// Every role serves /metrics on METRICS_ADDR, an internal port: the
@@ -279,13 +278,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, roles Ro
 			IdleTimeout:       90 * time.Second,
 			MaxHeaderBytes:    16 << 10,
 		}
-		a.goRun("metrics", func() error {
-			if err := a.metricsServer.Serve(a.metricsListener); !errors.Is(err, http.ErrServerClosed) {
-				return err
-			}
-			return nil
-		})
-		logger.Info("metrics listening", "addr", a.metricsListener.Addr().String())
+		a.serve("metrics", a.metricsServer, a.metricsListener)
 	}
 	return a, nil
 }
@@ -308,6 +301,17 @@ func (a *App) Addr() string {
 
 // Temporal is the app's Temporal client (tests read workflow history with it).
 func (a *App) Temporal() client.Client { return a.temporal }
+
+// serve runs srv on l until Shutdown.
+func (a *App) serve(name string, srv *http.Server, l net.Listener) {
+	a.goRun(name, func() error {
+		if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	a.logger.Info(name+" listening", "addr", l.Addr().String())
+}
 
 func (a *App) goRun(name string, f func() error) {
 	a.wg.Add(1)
@@ -379,4 +383,13 @@ func (a *App) closeClients() {
 	if a.metrics != nil {
 		_ = a.metrics.Close()
 	}
+}
+
+// callerOf is the hub as the activity sees it; nil when there is none (an
+// interface holding a nil *Hub would not be nil).
+func callerOf(h *handoff.Hub) activities.Caller {
+	if h == nil {
+		return nil
+	}
+	return h
 }
