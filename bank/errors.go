@@ -26,6 +26,7 @@ const (
 	CodeIdempotencyReused Code = "IDEMPOTENCY_KEY_REUSED"
 	CodeInsufficientFunds Code = "INSUFFICIENT_FUNDS"
 	CodeSingleLimit       Code = "SINGLE_LIMIT_EXCEEDED"
+	CodeDailyLimit        Code = "DAILY_LIMIT_EXCEEDED"
 	CodeReceiverLimit     Code = "RECEIVER_BALANCE_LIMIT"
 	CodeSameAccount       Code = "SAME_ACCOUNT"
 	CodeTierNotHigher     Code = "TIER_NOT_HIGHER"
@@ -35,6 +36,20 @@ const (
 	CodeMethodNotAllowed  Code = "METHOD_NOT_ALLOWED"
 	CodeUnavailable       Code = "SERVICE_UNAVAILABLE"
 	CodeInternal          Code = "INTERNAL"
+)
+
+// Codes of held transfers (CONTRACT.md, "Large transfers: holds and
+// approval").
+const (
+	// CodeTransferNotPending refuses a decision (approve, reject, cancel)
+	// on a transfer that is not, or no longer, PENDING_APPROVAL.
+	CodeTransferNotPending Code = "TRANSFER_NOT_PENDING"
+
+	// The failure codes of held transfers that did not go through: a
+	// transfer's failure_code, never an error returned to a caller.
+	CodeRejected        Code = "REJECTED"         // an operator rejected it
+	CodeCancelled       Code = "CANCELLED"        // its sender cancelled it
+	CodeApprovalExpired Code = "APPROVAL_EXPIRED" // nobody decided before the deadline
 )
 
 // Error is the one error type that crosses package borders with a code.

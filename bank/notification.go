@@ -17,14 +17,26 @@ const (
 	NotificationDeposit        NotificationType = "DEPOSIT"
 	NotificationTierUpgraded   NotificationType = "TIER_UPGRADED"
 	NotificationTransferFailed NotificationType = "TRANSFER_FAILED"
+	// NotificationTransferPendingApproval tells the sender that a large
+	// transfer waits for an operator, its amount on hold.
+	NotificationTransferPendingApproval NotificationType = "TRANSFER_PENDING_APPROVAL"
 )
+
+// NotificationTypes lists every notification type in the order the
+// contract lists them. The GraphQL enum and the notify schema's CHECK
+// constraint hold the same list (tests in api/graph and internal/postgres
+// compare them with this one).
+func NotificationTypes() []NotificationType {
+	return []NotificationType{NotificationAccountCreated, NotificationTransferDebit, NotificationTransferCredit,
+		NotificationDeposit, NotificationTierUpgraded, NotificationTransferFailed, NotificationTransferPendingApproval}
+}
 
 // Valid reports whether t is a known notification type.
 func (t NotificationType) Valid() bool {
-	switch t {
-	case NotificationAccountCreated, NotificationTransferDebit, NotificationTransferCredit,
-		NotificationDeposit, NotificationTierUpgraded, NotificationTransferFailed:
-		return true
+	for _, k := range NotificationTypes() {
+		if t == k {
+			return true
+		}
 	}
 	return false
 }
@@ -128,6 +140,16 @@ func NotificationsFor(ev Event) ([]Notification, error) {
 		n.Type, n.Title = NotificationTierUpgraded, "Account upgraded"
 		n.Amount = nil
 		n.Message = fmt.Sprintf("Your account%s is now on %s, with higher limits.", clause(" ", ev.AccountNumber), ev.Tier)
+		return []Notification{n}, nil
+
+	case EventTransferPendingApproval:
+		if err := needAmount(); err != nil {
+			return nil, err
+		}
+		n := base
+		n.Type, n.Title = NotificationTransferPendingApproval, "Transfer awaiting approval"
+		n.Message = fmt.Sprintf("Your transfer of %s%s is awaiting the bank's approval. The amount is on hold in your account%s until it is approved, rejected or expires; you can cancel it meanwhile.",
+			amountText(*amount), clause(" to account ", ev.CounterpartAccount), clause(" ", ev.AccountNumber))
 		return []Notification{n}, nil
 
 	case EventTransferFailed:

@@ -1,0 +1,74 @@
+package bank
+
+import "time"
+
+// Lagos is the bank's calendar: Africa/Lagos, West Africa Time, UTC+01:00
+// all year. Nigeria has kept no daylight saving time since 1919 (the IANA
+// database has one offset for it since then), so a fixed zone is exact for
+// every date the bank can see, and it does not depend on the host's tzdata
+// (absent from scratch and distroless images, where time.LoadLocation
+// fails).
+var Lagos = time.FixedZone("WAT", 60*60)
+
+// Day is a calendar day in Lagos, as "2006-01-02" (the format of a SQL
+// date). The zero Day is no day.
+type Day string
+
+// LagosDay returns the Lagos calendar day of the instant t: the day starts
+// at 00:00 in Lagos, which is 23:00 UTC the evening before.
+func LagosDay(t time.Time) Day { return Day(t.In(Lagos).Format(time.DateOnly)) }
+
+// ParseDay checks a "2006-01-02" date.
+func ParseDay(s string) (Day, error) {
+	if _, err := time.Parse(time.DateOnly, s); err != nil {
+		return "", Invalid("date", "must be a date as YYYY-MM-DD")
+	}
+	return Day(s), nil
+}
+
+// Start is the instant the day begins in Lagos (the zero time for a Day
+// that is not a date).
+func (d Day) Start() time.Time {
+	t, err := time.ParseInLocation(time.DateOnly, string(d), Lagos)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}
+
+// DebitCounter is an account's counted debits of one Lagos day: what its
+// transfers out accepted that day add up to while they are COMPLETED or
+// PENDING_APPROVAL. The store keeps one per account (the day it holds and
+// the sum), updated under the account's row lock, so the daily limit is
+// checked against one row rather than a sum over the day's transfers.
+type DebitCounter struct {
+	Day  Day
+	Used Money
+}
+
+// On returns the counted debits of day: what the counter holds if it holds
+// that day, else nothing (a new day starts from zero).
+func (c DebitCounter) On(day Day) Money {
+	if c.Day != day {
+		return 0
+	}
+	return c.Used
+}
+
+// Count adds a debit accepted on day. A counter that holds an earlier day
+// starts over.
+func (c DebitCounter) Count(day Day, amount Money) DebitCounter {
+	return DebitCounter{Day: day, Used: c.On(day) + amount}
+}
+
+// Uncount takes back a debit accepted on day that stopped counting (a held
+// transfer rejected, cancelled, expired or refused at approval). When the
+// counter has moved on to another day it is left alone: that earlier day's
+// sum no longer decides anything, and the audit reads it from the
+// transfers themselves.
+func (c DebitCounter) Uncount(day Day, amount Money) DebitCounter {
+	if c.Day != day {
+		return c
+	}
+	return DebitCounter{Day: day, Used: c.Used - amount}
+}
