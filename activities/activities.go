@@ -22,6 +22,7 @@ var businessCodes = map[bank.Code]bool{
 	bank.CodeIdempotencyReused: true,
 	bank.CodeInsufficientFunds: true,
 	bank.CodeSingleLimit:       true,
+	bank.CodeDailyLimit:        true,
 	bank.CodeReceiverLimit:     true,
 	bank.CodeSameAccount:       true,
 	bank.CodeTierNotHigher:     true,

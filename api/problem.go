@@ -30,6 +30,7 @@ var statusOf = map[bank.Code]int{
 	bank.CodeIdempotencyReused: http.StatusUnprocessableEntity,
 	bank.CodeInsufficientFunds: http.StatusUnprocessableEntity,
 	bank.CodeSingleLimit:       http.StatusUnprocessableEntity,
+	bank.CodeDailyLimit:        http.StatusUnprocessableEntity,
 	bank.CodeReceiverLimit:     http.StatusUnprocessableEntity,
 	bank.CodeSameAccount:       http.StatusUnprocessableEntity,
 	bank.CodeRateLimited:       http.StatusTooManyRequests,

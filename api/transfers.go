@@ -391,6 +391,8 @@ func refusalMessage(code bank.Code) string {
 		return "the sending and receiving accounts are the same"
 	case bank.CodeSingleLimit:
 		return "the amount exceeds the sending account's single transaction limit"
+	case bank.CodeDailyLimit:
+		return "the transfer would take the sending account's debits of the day above its daily limit"
 	case bank.CodeInsufficientFunds:
 		return "the sending account's balance is too low"
 	case bank.CodeReceiverLimit:
