@@ -36,6 +36,15 @@ func (d Day) Start() time.Time {
 	return t
 }
 
+// CountsAgainstDay reports whether a transfer of kind in status counts
+// against its sender's day: customer transfers while COMPLETED or
+// PENDING_APPROVAL. Deposits come from the funding account, which has no
+// limit; a reversal (when there are reversals) counts against nobody's day;
+// a refused or released transfer stops counting.
+func CountsAgainstDay(kind TransferKind, status TransferStatus) bool {
+	return kind == KindTransfer && (status == StatusCompleted || status == StatusPendingApproval)
+}
+
 // DebitCounter is an account's counted debits of one Lagos day: what its
 // transfers out accepted that day add up to while they are COMPLETED or
 // PENDING_APPROVAL. The store keeps one per account (the day it holds and

@@ -95,3 +95,22 @@ func TestDebitCounter(t *testing.T) {
 		})
 	}
 }
+
+func TestCountsAgainstDay(t *testing.T) {
+	for _, c := range []struct {
+		kind   TransferKind
+		status TransferStatus
+		want   bool
+	}{
+		{KindTransfer, StatusCompleted, true},
+		{KindTransfer, StatusPendingApproval, true},
+		{KindTransfer, StatusFailed, false},
+		{KindTransfer, StatusPending, false},
+		{KindDeposit, StatusCompleted, false},
+		{"reversal", StatusCompleted, false},
+	} {
+		if got := CountsAgainstDay(c.kind, c.status); got != c.want {
+			t.Errorf("CountsAgainstDay(%s, %s) = %v, want %v", c.kind, c.status, got, c.want)
+		}
+	}
+}

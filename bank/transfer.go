@@ -66,10 +66,6 @@ type Transfer struct {
 	CreatedBy   string         `json:"created_by"`
 	CreatedAt   time.Time      `json:"created_at"`
 	CompletedAt *time.Time     `json:"completed_at,omitempty"`
-	// AcceptedDay is the Lagos day the transfer was accepted on: the day its
-	// amount counts against while it is COMPLETED or PENDING_APPROVAL.
-	// Empty for refusals and for transfers stored before daily limits.
-	AcceptedDay Day `json:"accepted_day,omitempty"`
 	// Approval is set on a transfer that was held for approval.
 	Approval *Approval `json:"approval,omitempty"`
 }
