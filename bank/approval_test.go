@@ -1,6 +1,7 @@
 package bank
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -85,8 +86,8 @@ func TestDecisionValidate(t *testing.T) {
 			d := good(ActionApprove)
 			c.edit(&d)
 			err := d.Validate()
-			e, ok := err.(*Error)
-			if !ok || e.Code != CodeValidation || e.Field != c.field {
+			var e *Error
+			if !errors.As(err, &e) || e.Code != CodeValidation || e.Field != c.field {
 				t.Errorf("Validate = %v, want VALIDATION_FAILED on %s", err, c.field)
 			}
 		})

@@ -1,6 +1,9 @@
 package bank
 
-import "testing"
+import (
+	"errors"
+	"testing"
+)
 
 func TestTransferFilterValidate(t *testing.T) {
 	for _, f := range []TransferFilter{
@@ -25,7 +28,8 @@ func TestTransferFilterValidate(t *testing.T) {
 		{TransferFilter{Reference: string(make([]byte, 65))}, "reference"},
 	} {
 		err := c.f.Validate()
-		if e, ok := err.(*Error); !ok || e.Code != CodeValidation || e.Field != c.field {
+		var e *Error
+		if !errors.As(err, &e) || e.Code != CodeValidation || e.Field != c.field {
 			t.Errorf("%+v: %v, want VALIDATION_FAILED on %s", c.f, err, c.field)
 		}
 	}

@@ -54,7 +54,8 @@ func (r *approvalRow) approval() *bank.Approval {
 
 // decideLockSQL locks both accounts of a transfer in id order, as Post
 // does, so a decision and any posting that touches either account run one
-// after the other, and two decisions on one transfer too.
+// after the other, and two decisions on one transfer too. Its columns are
+// lockSQL's (scanLockedRow).
 const decideLockSQL = `SELECT id, account_number, owner_id, kind = 'system', tier, balance, on_hold, debit_day, debit_used
 	FROM ledger.accounts
 	WHERE id IN (SELECT unnest(ARRAY[from_account_id, to_account_id]) FROM ledger.transfers WHERE id = $1)
@@ -145,18 +146,7 @@ func (l *Ledger) decide(ctx context.Context, id uuid.UUID, d bank.Decision) (ban
 		if err != nil {
 			return fmt.Errorf("lock accounts: %w", err)
 		}
-		locked, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (lockedAccount, error) {
-			var a lockedAccount
-			var owner uuid.NullUUID
-			var debitDay *time.Time
-			err := r.Scan(&a.party.ID, &a.number, &owner, &a.party.System, &a.party.Tier, &a.party.Balance,
-				&a.party.OnHold, &debitDay, &a.counter.Used)
-			if owner.Valid {
-				a.owner = owner.UUID.String()
-			}
-			a.counter.Day = dayOf(debitDay)
-			return a, err
-		})
+		locked, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (lockedAccount, error) { return scanLockedRow(r) })
 		if err != nil {
 			return fmt.Errorf("lock accounts: %w", err)
 		}

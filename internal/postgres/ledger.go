@@ -189,6 +189,22 @@ func (l *Ledger) post(ctx context.Context, req bank.TransferRequest) (bank.Trans
 	return stored, nil
 }
 
+// scanLockedRow reads one row of lockSQL's columns.
+func scanLockedRow(row pgx.Row) (lockedAccount, error) {
+	var a lockedAccount
+	var owner uuid.NullUUID
+	var debitDay *time.Time
+	if err := row.Scan(&a.party.ID, &a.number, &owner, &a.party.System, &a.party.Tier, &a.party.Balance,
+		&a.party.OnHold, &debitDay, &a.counter.Used); err != nil {
+		return a, err
+	}
+	if owner.Valid {
+		a.owner = owner.UUID.String()
+	}
+	a.counter.Day = dayOf(debitDay)
+	return a, nil
+}
+
 // scanLocked reads the locked rows as (from, to). Errors: NOT_FOUND.
 func scanLocked(br pgx.BatchResults, fromNumber, toNumber string) (from, to lockedAccount, err error) {
 	rows, err := br.Query()
@@ -198,17 +214,10 @@ func scanLocked(br pgx.BatchResults, fromNumber, toNumber string) (from, to lock
 	defer rows.Close()
 	found := 0
 	for rows.Next() {
-		var a lockedAccount
-		var owner uuid.NullUUID
-		var debitDay *time.Time
-		if err := rows.Scan(&a.party.ID, &a.number, &owner, &a.party.System, &a.party.Tier, &a.party.Balance,
-			&a.party.OnHold, &debitDay, &a.counter.Used); err != nil {
+		a, err := scanLockedRow(rows)
+		if err != nil {
 			return from, to, fmt.Errorf("lock accounts: %w", err)
 		}
-		if owner.Valid {
-			a.owner = owner.UUID.String()
-		}
-		a.counter.Day = dayOf(debitDay)
 		if a.number == fromNumber {
 			from, found = a, found|1
 		}
