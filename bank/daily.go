@@ -1,6 +1,9 @@
 package bank
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // Lagos is the bank's calendar: Africa/Lagos, West Africa Time, UTC+01:00
 // all year. Nigeria has kept no daylight saving time since 1919 (the IANA
@@ -65,9 +68,15 @@ func (c DebitCounter) On(day Day) Money {
 }
 
 // Count adds a debit accepted on day. A counter that holds an earlier day
-// starts over.
+// starts over. It stops at the largest Money: only an unlimited account
+// (TIER_3, money going round) could get there, and for it the counter
+// decides nothing.
 func (c DebitCounter) Count(day Day, amount Money) DebitCounter {
-	return DebitCounter{Day: day, Used: c.On(day) + amount}
+	used := c.On(day)
+	if used > math.MaxInt64-amount {
+		return DebitCounter{Day: day, Used: math.MaxInt64}
+	}
+	return DebitCounter{Day: day, Used: used + amount}
 }
 
 // Uncount takes back a debit accepted on day that stopped counting (a held

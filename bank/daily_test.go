@@ -1,6 +1,7 @@
 package bank
 
 import (
+	"math"
 	"testing"
 	"time"
 )
@@ -84,6 +85,8 @@ func TestDebitCounter(t *testing.T) {
 		// A transfer accepted on d2 and released on d3, after the counter
 		// moved on to d3: d3's sum is not d2's business.
 		{"release of an earlier day leaves today alone", DebitCounter{d3, 7_00}.Uncount(d2, 5_00), DebitCounter{d3, 7_00}, 0},
+		{"an unlimited account's counter stops at the largest amount", DebitCounter{d2, math.MaxInt64 - 5}.Count(d2, 6),
+			DebitCounter{d2, math.MaxInt64}, math.MaxInt64},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if c.got != c.want {

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -170,21 +171,22 @@ func auditHolds(ctx context.Context, pool *pgxpool.Pool) (HoldAudit, error) {
 	// the daily limit of the tier the account had then. Acceptances and
 	// tier changes are ordered by ledger.account_event_seq (taken under
 	// the account's row lock). Only sums above the lowest limit can break
-	// a limit, so only those come back.
+	// a limit, so only those come back, capped at what Money holds (an
+	// unlimited account's day may add up to more; no limit is that high).
 	rows, err = pool.Query(ctx, `
 		WITH counted AS (
 			SELECT t.from_account_id AS account_id, t.accepted_day, t.seq,
 				sum(t.amount) OVER (PARTITION BY t.from_account_id, t.accepted_day ORDER BY t.seq) AS running
 			FROM ledger.transfers t
 			WHERE t.kind = 'transfer' AND t.status IN ('COMPLETED', 'PENDING_APPROVAL') AND t.accepted_day IS NOT NULL)
-		SELECT a.account_number, c.accepted_day, c.running, coalesce(
+		SELECT a.account_number, c.accepted_day, least(c.running, $2)::bigint, coalesce(
 			(SELECT tc.to_tier FROM ledger.tier_changes tc WHERE tc.account_id = c.account_id AND tc.seq < c.seq
 				ORDER BY tc.seq DESC LIMIT 1),
 			(SELECT tc.from_tier FROM ledger.tier_changes tc WHERE tc.account_id = c.account_id AND tc.seq > c.seq
 				ORDER BY tc.seq LIMIT 1),
 			a.tier)
 		FROM counted c JOIN ledger.accounts a ON a.id = c.account_id
-		WHERE a.kind = 'customer' AND c.running > $1`, int64(lowestDailyLimit()))
+		WHERE a.kind = 'customer' AND c.running > $1`, int64(lowestDailyLimit()), int64(math.MaxInt64))
 	if err != nil {
 		return a, fmt.Errorf("audit daily limits: %w", err)
 	}
