@@ -17,6 +17,9 @@ type AccountStore interface {
 // Accounts holds the accounts queue's activities.
 type Accounts struct {
 	Accounts AccountStore
+	// Tiers and IdentityKey serve ApplyTierUpgrade (tier.go).
+	Tiers       TierStore
+	IdentityKey []byte
 }
 
 // ProvisionAccountInput names the owner; no PII.
@@ -50,7 +53,9 @@ type UpgradeTierResult struct {
 }
 
 // UpgradeTier raises the account's tier under its row lock and records who,
-// when and on what evidence.
+// when and on what evidence. Only upgrades started before issue 15 call it
+// (their evidence was claimed by ClaimEvidence first); newer ones call
+// ApplyTierUpgrade.
 func (a *Accounts) UpgradeTier(ctx context.Context, in UpgradeTierInput) (UpgradeTierResult, error) {
 	acc, err := a.Accounts.UpgradeTier(ctx, in.Upgrade)
 	if err != nil {

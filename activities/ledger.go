@@ -5,7 +5,6 @@ import (
 	"errors"
 
 	"go.temporal.io/sdk/activity"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/bankcore/bank/bank"
 	"github.com/bankcore/bank/internal/handoff"
@@ -67,8 +66,7 @@ func (a *Ledger) PostTransfer(ctx context.Context, in PostTransferInput) (PostTr
 		a.Outcomes.Hold(workflowID(ctx, a.Outcomes), handoff.Outcome{Transfer: t})
 	}
 	if t.Status == bank.StatusFailed {
-		return PostTransferResult{}, temporal.NewNonRetryableApplicationError(
-			"transfer refused: "+string(t.FailureCode), string(t.FailureCode), nil, TransferRefusal{Transfer: t})
+		return PostTransferResult{}, Refusal("transfer refused: "+string(t.FailureCode), t.FailureCode, TransferRefusal{Transfer: t})
 	}
 	return PostTransferResult{Transfer: t}, nil
 }

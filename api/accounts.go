@@ -8,17 +8,11 @@ import (
 	"github.com/bankcore/bank/bank"
 )
 
+// me shows the caller as the database has it (authenticate loaded it) and
+// its accounts.
 func (s *Server) me(w http.ResponseWriter, r *http.Request) {
-	p := principal(r)
-	u, err := s.d.Users.ByID(r.Context(), p.UserID)
-	if err != nil {
-		if bank.ErrorCode(err) == bank.CodeNotFound {
-			err = bank.Errorf(bank.CodeUnauthenticated, "the token's user no longer exists")
-		}
-		writeError(w, r, err)
-		return
-	}
-	accs, err := s.d.Accounts.ByOwner(r.Context(), p.UserID)
+	u := currentUser(r)
+	accs, err := s.d.Accounts.ByOwner(r.Context(), u.ID)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -27,7 +21,7 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 	for _, a := range accs {
 		views = append(views, viewAccount(a))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"user": viewUser(u), "accounts": views})
+	writeJSON(w, http.StatusOK, map[string]any{"user": meView{userView: viewUser(u), Role: u.Role}, "accounts": views})
 }
 
 // account shows an account to its owner and to operators; to anyone else it

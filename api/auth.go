@@ -375,8 +375,8 @@ type loginRequest struct {
 }
 
 // login issues an access token. Unknown email and wrong password take the
-// same bcrypt time and give the same 401; failures are rate-limited per
-// email and per client address.
+// same bcrypt time and give the same 401; failures are rate-limited
+// (loginLimiter).
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	var req loginRequest
 	if err := decodeJSON(w, r, &req); err != nil {
@@ -403,8 +403,8 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 
 // checkLogin verifies an email and password for every login form (POST
 // /auth/login and the codec sign-in page): one bcrypt whether or not the
-// email exists, failures counted per email and per client address. wait is
-// set with RATE_LIMITED. Errors: VALIDATION_FAILED, RATE_LIMITED,
+// email exists, failures counted per email, per (client address, email) and
+// per address (loginLimiter). wait is set with RATE_LIMITED. Errors: VALIDATION_FAILED, RATE_LIMITED,
 // UNAUTHENTICATED.
 func (s *Server) checkLogin(r *http.Request, email, password string) (_ token.Principal, wait time.Duration, _ error) {
 	if email == "" {
@@ -418,8 +418,8 @@ func (s *Server) checkLogin(r *http.Request, email, password string) (_ token.Pr
 		return token.Principal{}, 0, bank.Invalid("email", "must not contain NUL characters")
 	}
 	email = strings.ToLower(email)
-	keys := []string{"email:" + email, "addr:" + clientAddr(r, s.d.TrustProxy)}
-	if limited, retry := s.loginFail.blocked(keys...); limited {
+	addr := clientAddr(r, s.d.TrustProxy)
+	if limited, retry := s.loginLimit.blocked(email, addr); limited {
 		return token.Principal{}, retry, bank.Errorf(bank.CodeRateLimited, "too many failed logins; retry later")
 	}
 	creds, err := s.d.Users.CredentialsByEmail(r.Context(), email)
@@ -431,8 +431,9 @@ func (s *Server) checkLogin(r *http.Request, email, password string) (_ token.Pr
 		hash = []byte(creds.PasswordHash)
 	}
 	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || err != nil {
-		s.loginFail.fail(keys...)
+		s.loginLimit.fail(email, addr)
 		return token.Principal{}, 0, bank.Errorf(bank.CodeUnauthenticated, "email or password is wrong")
 	}
+	s.loginLimit.succeed(email)
 	return token.Principal{UserID: creds.User.ID, Role: creds.User.Role}, 0, nil
 }

@@ -75,7 +75,7 @@ func (s *Server) codecRoutes(r chi.Router) {
 		r.Options("/encode", preflight)
 		r.Options("/decode", preflight)
 		r.Group(func(r chi.Router) {
-			r.Use(s.codecAuthenticate, requireOperator)
+			r.Use(s.codecAuthenticate, requireOperator, codecGuard)
 			r.Method(http.MethodPost, "/encode", s.d.Codec)
 			r.Method(http.MethodPost, "/decode", s.d.Codec)
 		})
@@ -122,7 +122,8 @@ func (s *Server) codecCORS(next http.Handler) http.Handler {
 }
 
 // codecAuthenticate takes the principal from a bearer token or, when there
-// is no Authorization header, from the sign-in cookie. Errors: 401.
+// is no Authorization header, from the sign-in cookie, and checks it against
+// the user store as authenticate does. Errors: 401.
 func (s *Server) codecAuthenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var p token.Principal
@@ -135,8 +136,14 @@ func (s *Server) codecAuthenticate(next http.Handler) http.Handler {
 			err = bank.Errorf(bank.CodeUnauthenticated,
 				"an operator access token is required: a bearer token, or sign in at %s/login", codecPrefix)
 		}
+		if err == nil {
+			// Decoding opens personal data: the operator must still be one.
+			_, p, err = s.currentPrincipal(r.Context(), p)
+		}
 		if err != nil {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="bank-codec"`)
+			if bank.ErrorCode(err) == bank.CodeUnauthenticated {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="bank-codec"`)
+			}
 			writeError(w, r, err)
 			return
 		}

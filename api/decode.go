@@ -8,10 +8,9 @@ import (
 	"mime"
 	"net/http"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/bankcore/bank/bank"
+	"github.com/bankcore/bank/internal/strictjson"
 )
 
 // MaxBodyBytes bounds every request body.
@@ -19,8 +18,9 @@ const MaxBodyBytes = 64 << 10
 
 // decodeJSON reads exactly one JSON object into dst. It refuses a wrong
 // content type (415), a body over 64 KiB (413), unknown fields, duplicate
-// keys, trailing data and type mismatches (400): whatever the client sent,
-// the answer is a 4xx and nothing is written.
+// keys, invalid UTF-8, escaped lone surrogates, trailing data and type
+// mismatches (400): whatever the client sent, the answer is a 4xx and
+// nothing is written.
 func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/json" {
@@ -34,12 +34,9 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
 		}
 		return bank.Errorf(bank.CodeValidation, "could not read the request body")
 	}
-	// RFC 8259: JSON is UTF-8. encoding/json would quietly turn bad bytes
-	// into U+FFFD and store them.
-	if !utf8.Valid(body) {
-		return bank.Errorf(bank.CodeValidation, "request body must be UTF-8")
-	}
-	if err := checkDuplicateKeys(body); err != nil {
+	// Invalid UTF-8, lone surrogates and repeated keys: encoding/json would
+	// quietly read what another reader of the bytes may not.
+	if err := strictjson.Check(body); err != nil {
 		return err
 	}
 	// encoding/json takes a bare null for a struct and leaves dst as it
@@ -87,84 +84,4 @@ func jsonKind(k string) string {
 		return "array"
 	}
 	return k
-}
-
-// checkDuplicateKeys refuses objects that name a key twice: encoding/json
-// would silently keep the last one, and a proxy or signature check might
-// have seen the first. Keys are compared as encoding/json matches them to
-// fields, without regard to case ("amount" and "AMOUNT", "kyc" and "\u212ayc"
-// with a Kelvin sign, land in one field).
-func checkDuplicateKeys(body []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	type frame struct {
-		keys     map[string]bool
-		isObject bool
-		wantKey  bool
-	}
-	var stack []*frame
-	for {
-		tok, err := dec.Token()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return nil // syntax errors are reported by the real decode
-		}
-		var top *frame
-		if len(stack) > 0 {
-			top = stack[len(stack)-1]
-		}
-		if top != nil && top.isObject && top.wantKey {
-			if key, ok := tok.(string); ok {
-				folded := foldKey(key)
-				if top.keys[folded] {
-					return bank.Invalid(key, "appears more than once")
-				}
-				top.keys[folded] = true
-				top.wantKey = false
-				continue
-			}
-		}
-		switch tok {
-		case json.Delim('{'):
-			if top != nil && top.isObject {
-				top.wantKey = true
-			}
-			stack = append(stack, &frame{keys: map[string]bool{}, isObject: true, wantKey: true})
-			continue
-		case json.Delim('['):
-			if top != nil && top.isObject {
-				top.wantKey = true
-			}
-			stack = append(stack, &frame{})
-			continue
-		case json.Delim('}'), json.Delim(']'):
-			stack = stack[:len(stack)-1]
-			continue
-		}
-		if top != nil && top.isObject {
-			top.wantKey = true // a scalar value was read
-		}
-	}
-}
-
-// foldKey folds a member name as encoding/json does when it matches names
-// to struct fields: every rune becomes the smallest rune of its simple case
-// folding orbit.
-func foldKey(key string) string {
-	var b strings.Builder
-	b.Grow(len(key))
-	for _, r := range key {
-		for {
-			next := unicode.SimpleFold(r)
-			if next <= r {
-				r = next
-				break
-			}
-			r = next
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }

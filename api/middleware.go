@@ -94,22 +94,6 @@ func recoverer(next http.Handler) http.Handler {
 	})
 }
 
-// authenticate requires a valid bearer token and puts its principal in the
-// context.
-func authenticate(tokens *token.Issuer) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			p, err := PrincipalFromHeader(tokens, r.Header.Get("Authorization"))
-			if err != nil {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="bank"`)
-				writeError(w, r, err)
-				return
-			}
-			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyPrincipal, p)))
-		})
-	}
-}
-
 // PrincipalFromHeader verifies an "Authorization: Bearer <token>" value.
 // Errors: UNAUTHENTICATED.
 func PrincipalFromHeader(tokens *token.Issuer, header string) (token.Principal, error) {

@@ -21,6 +21,7 @@ var statusOf = map[bank.Code]int{
 	bank.CodeForbidden:         http.StatusForbidden,
 	bank.CodeNotFound:          http.StatusNotFound,
 	bank.CodeMethodNotAllowed:  http.StatusMethodNotAllowed,
+	bank.CodeNotAcceptable:     http.StatusNotAcceptable,
 	bank.CodeEmailTaken:        http.StatusConflict,
 	bank.CodeIdentityInUse:     http.StatusConflict,
 	bank.CodeTierNotHigher:     http.StatusConflict,

@@ -42,6 +42,11 @@ type Ledger interface {
 	// under its key, in one round trip.
 	LookupTransfer(ctx context.Context, keyOwner, reference, from, to string) (postgres.TransferLookup, error)
 	Entries(ctx context.Context, accountNumber string, limit int, before int64) ([]bank.Entry, int64, error)
+	// BalanceAt and Statement read an account (by internal id) in time;
+	// see postgres.Ledger.
+	BalanceAt(ctx context.Context, accountID int64, at time.Time) (bank.Money, error)
+	Statement(ctx context.Context, accountID int64, start, end time.Time,
+		head func(bank.StatementSummary) error, item func(bank.Entry) error) error
 }
 
 // Check is one dependency /readyz probes.
@@ -56,6 +61,8 @@ type Deps struct {
 	Users    Users
 	Accounts Accounts
 	Ledger   Ledger
+	// Tiers reads the outcomes of tier upgrades stored under their keys.
+	Tiers    TierOutcomes
 	Temporal client.Client
 	// DataConverter decodes workflow payloads (the same one the Temporal
 	// client uses): the API reads a registration's input to check who asks.
@@ -73,8 +80,12 @@ type Deps struct {
 	Outcomes          *handoff.Hub
 	SystemAccount     string // the funding account deposits come from
 	RateRegister      int    // per minute per client address; 0 = off
-	RateLoginFailures int    // per minute per email and per address; 0 = off
-	TrustProxy        bool
+	RateLoginFailures int    // per minute per email and per (address, email); 0 = off
+	// RateLoginAddressFailures is the per-address ceiling of failed logins
+	// per minute over all emails; 0 = off.
+	RateLoginAddressFailures int
+	RateNameEnquiry          int // name enquiries per minute per caller; 0 = off
+	TrustProxy               bool
 
 	// MaxInFlight bounds the requests worked on at once; more wait
 	// ShedQueueWait, then get 503 with Retry-After. 0 = no limit.
@@ -82,11 +93,18 @@ type Deps struct {
 	// GraphQL is graph.Handler, mounted at /graphql; it authenticates
 	// itself (header for HTTP, connection_init for sockets). nil = not mounted.
 	GraphQL http.Handler
-	// Metrics times every request and serves GET /metrics; nil = neither.
+	// Metrics times every request; nil = no timing.
 	Metrics *metrics.Metrics
+	// ServeMetrics also serves GET /metrics here (BANK_METRICS_ON_API).
+	// Off by default: the process serves it on its internal METRICS_ADDR,
+	// and the public port does not show business counters to anyone.
+	ServeMetrics bool
 	// Codec is the codec-server handler (codec.Handler), mounted under
 	// /codec behind operator authentication; nil = not mounted.
 	Codec http.Handler
+	// Console is the web console (console.Handler), mounted at /console/;
+	// nil = not mounted.
+	Console http.Handler
 	// CodecOrigins may call the codec routes from a browser with
 	// credentials (the Temporal Web UI); see CheckCodecOrigins.
 	CodecOrigins []string
@@ -96,7 +114,7 @@ type Deps struct {
 type Server struct {
 	d            Deps
 	dummyHash    []byte // compared against for unknown emails, so timing is even
-	loginFail    *failureLimiter
+	loginLimit   *loginLimiter
 	codecOrigins map[string]bool
 }
 
@@ -109,7 +127,7 @@ func New(d Deps) http.Handler {
 	if err != nil {
 		panic(err) // only an invalid cost, which config already refused
 	}
-	s := &Server{d: d, dummyHash: dummy, loginFail: newFailureLimiter(d.RateLoginFailures, time.Minute),
+	s := &Server{d: d, dummyHash: dummy, loginLimit: newLoginLimiter(d.RateLoginFailures, d.RateLoginAddressFailures),
 		codecOrigins: map[string]bool{}}
 	origins, err := CheckCodecOrigins(d.CodecOrigins)
 	if err != nil {
@@ -120,7 +138,8 @@ func New(d Deps) http.Handler {
 	}
 
 	r := chi.NewRouter()
-	r.Use(withRequestID(d.Logger), d.Metrics.Middleware, accessLog, recoverer, shedLoad(d.MaxInFlight, ShedQueueWait))
+	r.Use(withRequestID(d.Logger), d.Metrics.Middleware, accessLog, recoverer, shedLoad(d.MaxInFlight, ShedQueueWait),
+		oneIdempotencyKey)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, bank.Errorf(bank.CodeNotFound, "no such route"))
 	})
@@ -130,13 +149,18 @@ func New(d Deps) http.Handler {
 
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
-	if d.Metrics != nil {
-		// Unauthenticated, like every Prometheus endpoint: keep /metrics
-		// off the public internet (docs/operations.md).
+	if d.Metrics != nil && d.ServeMetrics {
+		// Unauthenticated, like every Prometheus endpoint: only behind a
+		// proxy that keeps /metrics off the internet (docs/operations.md).
 		r.Method(http.MethodGet, "/metrics", d.Metrics.Handler())
 	}
 	if d.Codec != nil {
 		r.Route("/codec", s.codecRoutes)
+	}
+
+	if d.Console != nil {
+		r.Handle("/console", d.Console)
+		r.Handle("/console/*", d.Console)
 	}
 
 	r.With(limitByAddr(d.RateRegister, d.TrustProxy)).Post("/auth/register", s.register)
@@ -144,13 +168,17 @@ func New(d Deps) http.Handler {
 	r.Post("/auth/login", s.login)
 	if d.GraphQL != nil {
 		r.Handle("/graphql", d.GraphQL)
+		r.Handle("/graphql/playground/*", d.GraphQL) // the playground's files
 	}
 
 	r.Group(func(r chi.Router) {
-		r.Use(authenticate(d.Tokens))
+		r.Use(s.authenticate)
 		r.Get("/me", s.me)
 		r.Get("/accounts/{number}", s.account)
 		r.Get("/accounts/{number}/transactions", s.transactions)
+		r.Get("/accounts/{number}/statement", s.statement)
+		r.Get("/accounts/{number}/balance", s.balanceAt)
+		r.With(limitByCaller(d.RateNameEnquiry)).Get("/accounts/{number}/name-enquiry", s.nameEnquiry)
 		r.Post("/accounts/{number}/tier", s.upgradeTier)
 		r.Post("/transfers", s.transfer)
 		r.Get("/transfers/{reference}", s.transferByReference)

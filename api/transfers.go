@@ -424,6 +424,7 @@ func (s *Server) transferByReference(w http.ResponseWriter, r *http.Request) {
 
 type entryView struct {
 	ID                  string    `json:"id"`
+	Kind                string    `json:"kind"`
 	TransferReference   string    `json:"transfer_reference"`
 	Direction           string    `json:"direction"`
 	Amount              string    `json:"amount"`
@@ -431,6 +432,15 @@ type entryView struct {
 	CounterpartyAccount string    `json:"counterparty_account"`
 	Narration           string    `json:"narration"`
 	CreatedAt           time.Time `json:"created_at"`
+}
+
+// viewEntry is a history item, as history pages and statements show it.
+func viewEntry(e bank.Entry) entryView {
+	return entryView{
+		ID: strconv.FormatInt(e.ID, 10), Kind: e.Kind.HistoryKind(), TransferReference: e.TransferReference,
+		Direction: e.Direction, Amount: e.Amount.String(), BalanceAfter: e.BalanceAfter.String(),
+		CounterpartyAccount: e.CounterpartyAccount, Narration: e.Narration, CreatedAt: e.CreatedAt.UTC(),
+	}
 }
 
 // MaxPageSize caps list pages.
@@ -469,11 +479,7 @@ func (s *Server) transactions(w http.ResponseWriter, r *http.Request) {
 	}
 	items := make([]entryView, 0, len(entries))
 	for _, e := range entries {
-		items = append(items, entryView{
-			ID: strconv.FormatInt(e.ID, 10), TransferReference: e.TransferReference, Direction: e.Direction,
-			Amount: e.Amount.String(), BalanceAfter: e.BalanceAfter.String(),
-			CounterpartyAccount: e.CounterpartyAccount, Narration: e.Narration, CreatedAt: e.CreatedAt.UTC(),
-		})
+		items = append(items, viewEntry(e))
 	}
 	var cursor *string
 	if next != 0 {

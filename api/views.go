@@ -14,6 +14,13 @@ type userView struct {
 	FullName string `json:"full_name"`
 }
 
+// meView is GET /me's user: the contract adds the role, so a client (the
+// console) knows whether to offer the operators' screens.
+type meView struct {
+	userView
+	Role bank.Role `json:"role"`
+}
+
 type limitsView struct {
 	SingleTransaction *string `json:"single_transaction"`
 	MaxBalance        *string `json:"max_balance"`

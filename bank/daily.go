@@ -5,34 +5,18 @@ import (
 	"time"
 )
 
-// Lagos is the bank's calendar: Africa/Lagos, West Africa Time, UTC+01:00
-// all year. Nigeria has kept no daylight saving time since 1919 (the IANA
-// database has one offset for it since then), so a fixed zone is exact for
-// every date the bank can see, and it does not depend on the host's tzdata
-// (absent from scratch and distroless images, where time.LoadLocation
-// fails).
-var Lagos = time.FixedZone("WAT", 60*60)
-
-// Day is a calendar day in Lagos, as "2006-01-02" (the format of a SQL
-// date). The zero Day is no day.
+// Day is a calendar day in Lagos (the zone is bank.Lagos, statement.go), as
+// DateLayout (the format of a SQL date). The zero Day is no day.
 type Day string
 
 // LagosDay returns the Lagos calendar day of the instant t: the day starts
 // at 00:00 in Lagos, which is 23:00 UTC the evening before.
-func LagosDay(t time.Time) Day { return Day(t.In(Lagos).Format(time.DateOnly)) }
-
-// ParseDay checks a "2006-01-02" date.
-func ParseDay(s string) (Day, error) {
-	if _, err := time.Parse(time.DateOnly, s); err != nil {
-		return "", Invalid("date", "must be a date as YYYY-MM-DD")
-	}
-	return Day(s), nil
-}
+func LagosDay(t time.Time) Day { return Day(t.In(Lagos).Format(DateLayout)) }
 
 // Start is the instant the day begins in Lagos (the zero time for a Day
 // that is not a date).
 func (d Day) Start() time.Time {
-	t, err := time.ParseInLocation(time.DateOnly, string(d), Lagos)
+	t, err := time.ParseInLocation(DateLayout, string(d), Lagos)
 	if err != nil {
 		return time.Time{}
 	}

@@ -57,17 +57,6 @@ func TestDayStart(t *testing.T) {
 	}
 }
 
-func TestParseDay(t *testing.T) {
-	if d, err := ParseDay("2026-02-28"); err != nil || d != "2026-02-28" {
-		t.Errorf("ParseDay = %q, %v", d, err)
-	}
-	for _, s := range []string{"", "2026-02-30", "2026-2-28", "28/02/2026", "2026-02-28T00:00:00Z", " 2026-02-28"} {
-		if _, err := ParseDay(s); ErrorCode(err) != CodeValidation {
-			t.Errorf("ParseDay(%q) = %v, want VALIDATION_FAILED", s, err)
-		}
-	}
-}
-
 func TestDebitCounter(t *testing.T) {
 	const d1, d2, d3 Day = "2026-12-04", "2026-12-05", "2026-12-06"
 	for _, c := range []struct {

@@ -34,6 +34,7 @@ const (
 	CodeUnsupportedMedia  Code = "UNSUPPORTED_MEDIA_TYPE"
 	CodeBodyTooLarge      Code = "BODY_TOO_LARGE"
 	CodeMethodNotAllowed  Code = "METHOD_NOT_ALLOWED"
+	CodeNotAcceptable     Code = "NOT_ACCEPTABLE"
 	CodeUnavailable       Code = "SERVICE_UNAVAILABLE"
 	CodeInternal          Code = "INTERNAL"
 )

@@ -57,4 +57,22 @@ type TierUpgrade struct {
 	Tier           Tier
 	EvidenceType   KYCType
 	EvidenceOnFile []KYCType // every type the user holds, this one included
+
+	// Since issue 15 the evidence is claimed under the account's lock, by
+	// an upgrade that passes every rule, and the outcome is stored under
+	// RequestID with RequestHash (see TierOutcome).
+	EvidenceHMAC []byte // KYCDigest of the submitted number
+	RequestHash  []byte // TierRequestHash of the request
+	// Refused is a refusal decided before the lock (the registry found no
+	// match): it is stored under the request id, and nothing is claimed.
+	Refused Code
+}
+
+// Refusal is the refusal decided before the lock, as an error (nil when
+// there is none).
+func (u TierUpgrade) Refusal() error {
+	if u.Refused == "" {
+		return nil
+	}
+	return Errorf(u.Refused, "the upgrade was refused")
 }

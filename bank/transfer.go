@@ -170,6 +170,7 @@ func CheckCredit(to Party, amount Money) Code {
 // Entry is one side of a posted transfer as an account's history shows it.
 type Entry struct {
 	ID                  int64
+	Kind                TransferKind // of the transfer it belongs to
 	TransferReference   string
 	Direction           string // DEBIT or CREDIT
 	Amount              Money

@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/bankcore/bank/activities"
 	"github.com/bankcore/bank/bank"
@@ -68,6 +69,9 @@ var tierIdentityKey = []byte("tier-test-identity-key")
 
 // tierHarness runs UpgradeTier with every activity mocked by the real
 // activity over a store function; a test swaps the functions before run.
+// It runs the shape before TierClaimUnderLock (ClaimEvidence, then
+// UpgradeTier), which upgrades started before issue 15 keep; the current
+// shape's tests are in tier_lock_test.go.
 type tierHarness struct {
 	t     *testing.T
 	env   *testsuite.TestWorkflowEnvironment
@@ -103,6 +107,7 @@ func newTierHarness(t *testing.T, in workflows.UpgradeTierInput, dc converter.Da
 	env.SetStartWorkflowOptions(client.StartWorkflowOptions{
 		ID: workflows.TierUpgradeID(in.AccountNumber, in.RequestID), TaskQueue: workflows.QueueAccounts,
 	})
+	env.OnGetVersion(workflows.TierClaimUnderLock, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	env.RegisterWorkflow(workflows.UpgradeTier)
 	env.RegisterActivity(&activities.Registration{})
 	env.RegisterActivity(&activities.Accounts{})

@@ -46,6 +46,27 @@ func authenticate(tokens Tokens, header string) (token.Principal, time.Time, err
 	return p, claims.ExpiresAt.Time, nil
 }
 
+// verify authenticates a request or socket: a valid token whose user
+// still exists (a token is a claim; a user deleted since it was issued, or
+// an id that names no user, opens nothing). Without Deps.Users (tests of
+// this package alone) the token is all there is. Errors: UNAUTHENTICATED,
+// SERVICE_UNAVAILABLE (the user store did not answer).
+func (s *server) verify(ctx context.Context, header string) (token.Principal, time.Time, error) {
+	p, expires, err := authenticate(s.deps.Tokens, header)
+	if err != nil || s.deps.Users == nil {
+		return p, expires, err
+	}
+	u, err := s.deps.Users.ByID(ctx, p.UserID)
+	switch {
+	case bank.ErrorCode(err) == bank.CodeNotFound:
+		return token.Principal{}, time.Time{}, bank.Errorf(bank.CodeUnauthenticated, "the token's user does not exist")
+	case err != nil:
+		s.logger.WarnContext(ctx, "graphql: read the token's user", "err", err, "request_id", s.requestID(ctx))
+		return token.Principal{}, time.Time{}, bank.Errorf(bank.CodeUnavailable, "the user store is unavailable; retry shortly")
+	}
+	return token.Principal{UserID: u.ID, Role: u.Role}, expires, nil
+}
+
 func withAuth(ctx context.Context, p token.Principal, err error) context.Context {
 	return context.WithValue(ctx, authKey{}, authResult{principal: p, err: err})
 }
@@ -58,7 +79,7 @@ func principal(ctx context.Context) (token.Principal, error) {
 	}
 	if a.err != nil {
 		var be *bank.Error
-		if errors.As(a.err, &be) && be != nil && be.Code == bank.CodeUnauthenticated {
+		if errors.As(a.err, &be) && be != nil && (be.Code == bank.CodeUnauthenticated || be.Code == bank.CodeUnavailable) {
 			return token.Principal{}, a.err
 		}
 		// A verifier failing for another reason is still no principal.

@@ -17,12 +17,13 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/coder/websocket"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"github.com/bankcore/bank/api/graph/playground"
 	"github.com/bankcore/bank/bank"
+	"github.com/bankcore/bank/internal/strictjson"
 )
 
 // CloseUnauthorized is the WebSocket close code for a connection_init
@@ -34,7 +35,10 @@ type Deps struct {
 	Notifications Notifications
 	Hub           Hub
 	Tokens        Tokens
-	Logger        *slog.Logger
+	// Users confirms each token's user still exists; nil only in tests of
+	// this package, whose users live in the token alone.
+	Users  Users
+	Logger *slog.Logger
 	// RequestID returns the id the API's middleware gave the request; it is
 	// logged with internal errors and shown to the client as their
 	// extensions.requestId. Optional.
@@ -81,9 +85,9 @@ func Handler(d Deps) http.Handler {
 	}))
 	readLimit := int64(MaxBodyBytes)
 	gql.AddTransport(transport.Websocket{
-		Implementation: transport.CoderWebsocketImplementation{
+		Implementation: protocolGuard{inner: transport.CoderWebsocketImplementation{
 			AcceptOptions: websocket.AcceptOptions{OriginPatterns: d.OriginPatterns},
-		},
+		}},
 		InitFunc:              s.initSocket,
 		InitTimeout:           d.InitTimeout,
 		KeepAlivePingInterval: d.KeepAlive,
@@ -96,22 +100,24 @@ func Handler(d Deps) http.Handler {
 	gql.SetValidationRulesFn(validationRules)
 	gql.Use(extension.Introspection{})
 	gql.Use(extension.FixedComplexityLimit(MaxComplexity))
+	gql.Use(documentLimits{})
 	gql.Use(subscriptionsOverWebSocket{})
 	gql.SetErrorPresenter(s.presentError)
 	gql.SetRecoverFunc(recoverPanic)
 	s.gql = gql
-	s.page = playground.Handler("bankcore GraphQL", "/graphql")
+	s.page = playground.Handler() // GraphiQL from the binary: works offline
 	return s
 }
 
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
+	case strings.HasPrefix(r.URL.Path, playground.AssetPrefix):
+		s.page.ServeHTTP(w, r) // the playground's scripts and styles
 	case strings.EqualFold(r.Header.Get("Upgrade"), "websocket"):
 		s.serveWebSocket(w, r)
 	case r.Method == http.MethodPost:
 		s.servePOST(w, r)
 	case r.Method == http.MethodGet && strings.Contains(r.Header.Get("Accept"), "text/html"):
-		w.Header().Set("Cache-Control", "no-store")
 		s.page.ServeHTTP(w, r)
 	default:
 		w.Header().Set("Allow", "GET, POST")
@@ -159,9 +165,15 @@ func (s *server) servePOST(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, bank.CodeValidation, "batched operations are not supported: send one operation per request")
 		return
 	}
+	// As in REST: no invalid UTF-8, lone surrogates or repeated keys (a
+	// second "query" would otherwise win over the first).
+	if err := strictjson.Check(body); err != nil {
+		writeError(w, http.StatusBadRequest, bank.CodeValidation, bank.ErrorMessage(err))
+		return
+	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 
-	p, _, authErr := authenticate(s.deps.Tokens, r.Header.Get("Authorization"))
+	p, _, authErr := s.verify(r.Context(), r.Header.Get("Authorization"))
 	ctx := context.WithValue(withAuth(r.Context(), p, authErr), overHTTPKey{}, true)
 	w.Header().Set("Cache-Control", "no-store")
 	s.gql.ServeHTTP(w, r.WithContext(ctx))
@@ -195,7 +207,13 @@ type expiryKey struct{}
 // 4401. With one, the socket lives at most until the token expires: it is
 // then closed normally, and the client reconnects with a fresh token.
 func (s *server) initSocket(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
-	p, expires, err := authenticate(s.deps.Tokens, payload.Authorization())
+	p, expires, err := s.verify(ctx, payload.Authorization())
+	if bank.ErrorCode(err) == bank.CodeUnavailable {
+		// Not the client's fault: it may retry at once (1011, internal error).
+		ctx = transport.WithWebsocketCloseCode(ctx, int(websocket.StatusInternalError))
+		ctx = transport.AppendCloseReason(ctx, "Try again")
+		return ctx, nil, errors.New(bank.ErrorMessage(err))
+	}
 	if err != nil {
 		s.logger.InfoContext(ctx, "websocket refused", "reason", bank.ErrorMessage(err), "request_id", s.requestID(ctx))
 		ctx = transport.WithWebsocketCloseCode(ctx, CloseUnauthorized)
@@ -204,6 +222,7 @@ func (s *server) initSocket(ctx context.Context, payload transport.InitPayload) 
 	}
 	ctx, release := context.WithDeadline(ctx, expires)
 	ctx = context.WithValue(ctx, expiryKey{}, release)
+	ctx = context.WithValue(ctx, socketSubscriptionsKey{}, &socketSubscriptions{})
 	return withAuth(ctx, p, nil), nil, nil
 }
 

@@ -171,7 +171,9 @@ func (e *env) serve(hub Hub, opts instanceOptions) *instance {
 		deps.Notifications = opts.store
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", apiLike(Handler(deps)))
+	h := apiLike(Handler(deps))
+	mux.Handle("/graphql", h)
+	mux.Handle("/graphql/playground/", h) // as api mounts it
 	srv := httptest.NewUnstartedServer(mux)
 	// The API's timeouts, or shorter ones a test wants to outlast.
 	srv.Config.ReadTimeout, srv.Config.WriteTimeout = 15*time.Second, 30*time.Second

@@ -37,11 +37,13 @@ func init() {
 	errcode.RegisterErrorType(complexityLimitExceeded, errcode.KindProtocol)
 }
 
-// validationRules are gqlparser's defaults plus the depth limit. They run
+// validationRules are gqlparser's defaults plus the depth limit and the
+// spec's rules for a subscription's root (hardening.go). They run
 // once per distinct query text (the parsed document is cached).
 func validationRules() *rules.Rules {
 	r := rules.NewDefaultRules()
 	r.AddRule(maxDepthRule.Name, maxDepthRule.RuleFunc)
+	r.AddRule(subscriptionRootRule.Name, subscriptionRootRule.RuleFunc)
 	return r
 }
 

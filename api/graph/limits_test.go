@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -227,6 +228,20 @@ func TestPlayground(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
 		t.Fatalf("status %d, Content-Type %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	// The page's scripts are files of its own (no inline script under the
+	// CSP), served by this handler: read them with the page.
+	for _, m := range regexp.MustCompile(`<script src="(/graphql/[^"]+)"`).FindAllSubmatch(body, -1) {
+		sresp, err := http.Get(strings.TrimSuffix(in.url, "/graphql") + string(m[1]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		script, _ := io.ReadAll(sresp.Body)
+		_ = sresp.Body.Close()
+		if sresp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: status %d", m[1], sresp.StatusCode)
+		}
+		body = append(body, script...)
 	}
 	for _, want := range []string{"GraphiQL", "subscriptionUrl", `"/graphql"`} {
 		if !bytes.Contains(body, []byte(want)) {

@@ -34,6 +34,12 @@ type Hub interface {
 	Subscribe(ctx context.Context, userID string) (<-chan bank.Notification, func())
 }
 
+// Users confirms that a token's user still exists (postgres.Users).
+// Errors: NOT_FOUND.
+type Users interface {
+	ByID(ctx context.Context, id string) (bank.User, error)
+}
+
 // Tokens verifies access tokens (token.Issuer). Errors: UNAUTHENTICATED.
 type Tokens interface {
 	Verify(token string) (token.Principal, error)

@@ -58,6 +58,10 @@ func (r *subscriptionResolver) NotificationAdded(ctx context.Context) (<-chan *N
 	if err != nil {
 		return nil, err
 	}
+	release, err := acquireSubscription(ctx)
+	if err != nil {
+		return nil, err
+	}
 	// ctx ends when the client stops the subscription or the socket closes;
 	// the hub then closes in and forgets the subscriber, and this goroutine
 	// ends, so nothing outlives the socket.
@@ -66,6 +70,7 @@ func (r *subscriptionResolver) NotificationAdded(ctx context.Context) (<-chan *N
 	go func() {
 		defer close(out)
 		defer unsubscribe()
+		defer release() // first: once the hub has forgotten it, the slot is free
 		for {
 			select {
 			case <-ctx.Done():

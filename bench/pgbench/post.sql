@@ -1,6 +1,7 @@
 -- One customer transfer between two distinct accounts, with the statements
 -- and the two round trips of internal/postgres.Ledger.Post:
---   1. BEGIN and both accounts locked in id order (lockSQL), in one message;
+--   1. BEGIN, both accounts locked in id order (lockSQL) and the time read
+--      under the locks (clockSQL), in one message;
 --   2. the write statement (writeSQL: data-modifying CTEs insert the
 --      transfer ON CONFLICT DO NOTHING and, when inserted and COMPLETED,
 --      update both balances and the sender's daily counter and insert both
@@ -9,11 +10,11 @@
 -- Both statements are prepared once per connection, from the text of
 -- ledger.go (pgbench_test.go checks it has not drifted), and run with
 -- EXECUTE, so the server uses a cached plan as it does for pgx's prepared
--- statements. Each round trip is one simple-protocol query of two
+-- statements. Each round trip is one simple-protocol query of several
 -- statements ("BEGIN \; EXECUTE …"): PostgreSQL 15's pgbench refuses \gset
--- inside \startpipeline, and the extended protocol (-M prepared) refuses
--- two statements in one query, so -M simple is the way to read the lock's
--- result in the round trip that sends BEGIN.
+-- and \aset inside \startpipeline, and the extended protocol (-M prepared)
+-- refuses two statements in one query, so -M simple is the way to read the
+-- lock's result in the round trip that sends BEGIN.
 --
 -- pgbench does not run the rules (bank.CheckTransfer) and writes every
 -- transfer COMPLETED: that is what the rules decide for every transfer of
@@ -23,8 +24,9 @@
 -- amount, the client stops with an error instead of writing what the store
 -- would refuse. It does not hash the request either: request_hash is a
 -- constant. What the store computes in Go from the locked rows, the script
--- computes in the lock's wrapper: the Lagos day (the store reads its clock)
--- and the sender's counted debits of that day (bank.DebitCounter.On).
+-- computes in the lock's wrapper: the Lagos day (the store's, of the time
+-- read under the locks) and the sender's counted debits of that day
+-- (bank.DebitCounter.On).
 --
 -- Run with -M simple and the variables the harness passes
 -- (bench/cmd/benchstore prints the full command):
@@ -101,8 +103,8 @@ PREPARE post_write AS
 	SELECT created_at, completed_at FROM t;
 \endif
 
--- Round trip 1: begin and lock.
-BEGIN \; EXECUTE post_lock(':from_no', ':to_no') \gset
+-- Round trip 1: begin, lock, and the time under the locks (clockSQL).
+BEGIN \; EXECUTE post_lock(':from_no', ':to_no') \; SELECT clock_timestamp() AS at \aset
 \if :fbal - :fhold < :amt
 SELECT 'the sender has less than the amount available, and this script cannot refuse a transfer'::integer;
 \endif
@@ -110,10 +112,10 @@ SELECT 'the sender has less than the amount available, and this script cannot re
 \set tafter :tbal + :amt
 \set fused :fused + :amt
 
--- Round trip 2: write and commit. The store passes its clock's reading as
--- created_at and completed_at; the script passes the server's.
+-- Round trip 2: write and commit, stamped with the time read under the
+-- locks, as the store does.
 EXECUTE post_write(gen_random_uuid(), 'transfer', ':fowner', ':ref',
 	'\xdcf8cde3a1704b891ed9487b12bc7bc24d5cdf755b74abb4c4045f052a6f8241', :fid, :tid,
-	:amt, '', 'COMPLETED', NULL, ':fowner', now(), now(), ':today', NULL, NULL,
+	:amt, '', 'COMPLETED', NULL, ':fowner', ':at', ':at', ':today', NULL, NULL,
 	:fafter, :tafter, :fhold, ':today', :fused) \;
 COMMIT;

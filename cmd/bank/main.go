@@ -85,6 +85,12 @@ func run(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bank: unknown command %q\n\n%s", args[0], usage)
 		return 2
 	}
+	var secrets *config.SecretsError
+	if errors.As(err, &secrets) {
+		// Several lines a person must read before anything starts.
+		fmt.Fprintf(stderr, "bank %s: %v\n", args[0], err)
+		return 2
+	}
 	if err != nil {
 		logger.Error("bank "+args[0]+" failed", "err", err)
 		return 1
@@ -129,6 +135,11 @@ func newLogger(w io.Writer) *slog.Logger {
 // serve runs roles until SIGINT/SIGTERM, then shuts down within the
 // configured deadline.
 func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, roles app.Roles) error {
+	// Checked before anything is dialled, so the refusal is the first and
+	// only thing printed (app.Start checks again for its other callers).
+	if err := cfg.CheckSecrets(config.SecretsFor(roles.API, roles.Worker)); err != nil {
+		return err
+	}
 	a, err := app.Start(ctx, cfg, logger, roles)
 	if err != nil {
 		return err

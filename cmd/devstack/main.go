@@ -3,22 +3,18 @@
 // answers on TEMPORAL_ADDRESS, migrates the database, makes sure an operator
 // exists, and runs `bank all` in the foreground until Ctrl-C.
 //
-// It only orchestrates local processes; everything it configures is read from
-// the same environment variables (and defaults) as `bank` itself, so the child
-// processes see exactly what devstack checked.
+// It only orchestrates local processes; it reads the settings through
+// internal/config, as `bank` itself does, so the child processes see exactly
+// what devstack checked. Each step before `bank all` is one call in setup.
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
-	"net/url"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strconv"
@@ -28,70 +24,29 @@ import (
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
+	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/redis/go-redis/v9"
 
-	"github.com/bankcore/bank/internal/temporaldev"
+	"github.com/bankcore/bank/internal/config"
+	"github.com/bankcore/bank/internal/localtemporal"
+	"github.com/bankcore/bank/internal/proc"
 	"github.com/bankcore/bank/workflows"
 )
 
-// searchAttributes are the Keyword search attributes operators use to find
-// workflows in the Web UI.
-var searchAttributes = workflows.SearchAttributes
+// How long `bank all` gets to drain after Ctrl-C before it is killed.
+const childStopTimeout = 20 * time.Second
 
-const (
-	devOperatorEmail    = "operator@bank.local"
-	devOperatorPassword = "operator-dev-password" // #nosec G101 -- the documented dev default, warned about loudly
-
-	// How long `bank all` gets to drain after Ctrl-C before it is killed.
-	childStopTimeout = 20 * time.Second
-)
-
-// settings mirrors the variables and defaults of internal/config, limited to
-// what devstack itself needs.
-type settings struct {
-	databaseURL       string
-	rabbitURL         string
-	redisURL          string
-	temporalAddress   string
-	temporalNamespace string
-	httpAddr          string
-	metricsAddr       string
-	bankBin           string
-	operatorEmail     string
-	operatorPassword  string
-	defaultOperator   bool
-	cacheDir          string
+// stack is what devstack works with: the bank's settings, the binary, and
+// the directory for make run's own state (lock, Temporal's database and log).
+type stack struct {
+	cfg         config.Config
+	bankBin     string
+	cacheDir    string
+	secretsFile string // the env file of this machine's secrets (useDevSecrets)
 }
 
-func env(name, def string) string {
-	if v, ok := os.LookupEnv(name); ok && v != "" {
-		return v
-	}
-	return def
-}
-
-func loadSettings() (settings, error) {
-	s := settings{
-		databaseURL:       env("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bank?sslmode=disable"),
-		rabbitURL:         env("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/"),
-		redisURL:          env("REDIS_URL", "redis://127.0.0.1:6379/0"),
-		temporalAddress:   env("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
-		temporalNamespace: env("TEMPORAL_NAMESPACE", "default"),
-		httpAddr:          env("HTTP_ADDR", ":8080"),
-		metricsAddr:       env("METRICS_ADDR", ":9090"),
-		operatorEmail:     env("BANK_OPERATOR_EMAIL", devOperatorEmail),
-		operatorPassword:  env("BANK_OPERATOR_PASSWORD", devOperatorPassword),
-	}
-	s.defaultOperator = s.operatorEmail == devOperatorEmail || s.operatorPassword == devOperatorPassword
-
-	bin, err := filepath.Abs(env("BANK_BIN", filepath.Join("bin", "bank")))
-	if err != nil {
-		return s, err
-	}
-	if st, err := os.Stat(bin); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
-		return s, fmt.Errorf("%s is missing or not executable: run `make build` first (or set BANK_BIN)", bin)
-	}
-	s.bankBin = bin
-
+func load() (stack, error) {
+	var s stack
 	cache, err := os.UserCacheDir()
 	if err != nil {
 		return s, fmt.Errorf("finding a cache directory for the lock and the Temporal database: %w", err)
@@ -100,8 +55,28 @@ func loadSettings() (settings, error) {
 	if err := os.MkdirAll(s.cacheDir, 0o750); err != nil {
 		return s, err
 	}
+	// The machine's secrets go into the environment before the settings
+	// are read, so what devstack reads is what the bank it starts reads.
+	if s.secretsFile, err = useDevSecrets(s.cacheDir); err != nil {
+		return s, err
+	}
+	if s.cfg, err = config.FromEnv(); err != nil {
+		return s, err
+	}
+	bin := os.Getenv("BANK_BIN")
+	if bin == "" {
+		bin = filepath.Join("bin", "bank")
+	}
+	if s.bankBin, err = filepath.Abs(bin); err != nil {
+		return s, err
+	}
+	if st, err := os.Stat(s.bankBin); err != nil || st.IsDir() || st.Mode()&0o111 == 0 { // #nosec G703 -- the user names the binary to run
+		return s, fmt.Errorf("%s is missing or not executable: run `make build` first (or set BANK_BIN)", s.bankBin)
+	}
 	return s, nil
 }
+
+func (s stack) temporalLog() string { return filepath.Join(s.cacheDir, "temporal-dev.log") }
 
 func main() { os.Exit(run()) }
 
@@ -111,7 +86,7 @@ func logf(format string, args ...any) {
 
 // run returns the exit code, so that deferred clean-up runs before os.Exit.
 func run() int {
-	s, err := loadSettings()
+	s, err := load()
 	if err != nil {
 		logf("%v", err)
 		return 1
@@ -124,12 +99,12 @@ func run() int {
 	}
 	defer release()
 
-	if err := checkPortFree(s.httpAddr); err != nil {
-		logf("another `make run` (or something else) is already listening on %s; stop it first (%v)", s.httpAddr, err)
+	if err := checkPortFree(s.cfg.HTTPAddr); err != nil {
+		logf("another `make run` (or something else) is already listening on %s; stop it first (%v)", s.cfg.HTTPAddr, err)
 		return 1
 	}
-	if err := checkPortFree(s.metricsAddr); err != nil {
-		logf("warning: %s (METRICS_ADDR) is taken; the workers' metrics endpoint may fail to start (%v)", s.metricsAddr, err)
+	if err := checkPortFree(s.cfg.MetricsAddr); err != nil {
+		logf("warning: %s (METRICS_ADDR) is taken; the workers' metrics endpoint may fail to start (%v)", s.cfg.MetricsAddr, err)
 	}
 
 	// Catch signals from the start, so that Ctrl-C during set-up still stops
@@ -138,21 +113,13 @@ func run() int {
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 
-	var temporal *temporaldev.Server
-	var temporalLog *os.File
+	var temporal *localtemporal.Server
 	defer func() {
-		if temporal != nil {
-			select {
-			case <-temporal.Done(): // already reported where it was noticed
-			default:
-				logf("stopping the Temporal dev server")
-				if err := temporal.Stop(); err != nil {
-					logf("%v", err)
-				}
+		if temporal != nil && temporal.Exited() == nil { // else reported where it was noticed
+			logf("stopping the Temporal dev server")
+			if err := temporal.Stop(); err != nil {
+				logf("%v", err)
 			}
-		}
-		if temporalLog != nil {
-			_ = temporalLog.Close()
 		}
 	}()
 
@@ -168,7 +135,7 @@ func run() int {
 		case <-setupCtx.Done():
 		}
 	}()
-	temporal, temporalLog, err = setup(setupCtx, s)
+	temporal, err = setup(setupCtx, s)
 	cancelSetup()
 	<-watcherDone
 	select {
@@ -186,36 +153,37 @@ func run() int {
 	return runForeground(s, temporal, sigs)
 }
 
-// setup does everything before `bank all`. A dev server it started is
-// returned even with an error, so the caller stops it.
-func setup(ctx context.Context, s settings) (*temporaldev.Server, *os.File, error) {
-	if err := checkServices(ctx, s); err != nil {
-		return nil, nil, err
+// setup does everything before `bank all`, one step a line. A dev server it
+// started is returned even with an error, so the caller stops it.
+func setup(ctx context.Context, s stack) (*localtemporal.Server, error) {
+	if err := checkServices(ctx, s.cfg); err != nil {
+		return nil, err
 	}
-	temporal, temporalLog, err := ensureTemporal(ctx, s)
+	temporal, err := ensureTemporal(ctx, s)
 	if err != nil {
-		return temporal, temporalLog, err
+		return temporal, err
 	}
-	if err := runStep(ctx, s.bankBin, "migrate"); err != nil {
-		return temporal, temporalLog, err
+	if err := runStep(ctx, s, "migrate"); err != nil {
+		return temporal, err
 	}
-	if s.defaultOperator {
-		warnDefaultOperator(s)
-	}
-	err = runStep(ctx, s.bankBin, "operator", "create",
-		"--email", s.operatorEmail, "--password", s.operatorPassword, "--if-missing")
-	return temporal, temporalLog, err
+	warnDefaultOperator(s.cfg)
+	err = runStep(ctx, s, "operator", "create",
+		"--email", s.cfg.OperatorEmail, "--password", s.cfg.OperatorPassword, "--if-missing")
+	return temporal, err
 }
 
 // warnDefaultOperator names only the defaults in use: a password the user
 // chose is never printed.
-func warnDefaultOperator(s settings) {
+func warnDefaultOperator(cfg config.Config) {
 	var defaults []string
-	if s.operatorEmail == devOperatorEmail {
-		defaults = append(defaults, "BANK_OPERATOR_EMAIL="+devOperatorEmail)
+	if cfg.OperatorEmail == config.DevOperatorEmail {
+		defaults = append(defaults, "BANK_OPERATOR_EMAIL="+config.DevOperatorEmail)
 	}
-	if s.operatorPassword == devOperatorPassword {
-		defaults = append(defaults, "BANK_OPERATOR_PASSWORD="+devOperatorPassword)
+	if cfg.OperatorPassword == config.DevOperatorPassword {
+		defaults = append(defaults, "BANK_OPERATOR_PASSWORD="+config.DevOperatorPassword)
+	}
+	if len(defaults) == 0 {
+		return
 	}
 	bar := strings.Repeat("!", 78)
 	fmt.Fprintf(os.Stderr, "%s\n!! WARNING: the operator account uses the DEV DEFAULTS %s.\n"+
@@ -224,67 +192,48 @@ func warnDefaultOperator(s settings) {
 		bar, strings.Join(defaults, " "), bar)
 }
 
-// runStep runs one short `bank` subcommand with our stdio. On cancellation it
-// gets SIGTERM, like a Ctrl-C, rather than an immediate kill.
-func runStep(ctx context.Context, bin string, args ...string) error {
+// runStep runs one short `bank` subcommand, its output on our terminal. On
+// cancellation it gets SIGTERM, like a Ctrl-C, rather than an immediate kill.
+func runStep(ctx context.Context, s stack, args ...string) error {
 	logf("running bank %s", args[0])
-	cmd := exec.CommandContext(ctx, bin, args...) // #nosec G204 -- our own binary
-	cmd.Stdout = os.Stdout
-	cmd.Stderr = os.Stderr
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-	cmd.WaitDelay = 10 * time.Second
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("`%s %s` failed: %w", filepath.Base(bin), strings.Join(args[:min(2, len(args))], " "), err)
-	}
-	return nil
+	return proc.Run(ctx, proc.Spec{Name: "bank " + args[0], Path: s.bankBin, Args: args, Output: os.Stderr})
 }
 
 // runForeground runs `bank all` until it exits or we are told to stop, and
-// returns devstack's exit code.
-func runForeground(s settings, temporal *temporaldev.Server, sigs <-chan os.Signal) int {
-	cmd := exec.Command(s.bankBin, "all") // #nosec G204 -- our own binary
-	cmd.Stdout = os.Stdout
-	cmd.Stderr = os.Stderr
-	// Stdin stays /dev/null: a process outside the terminal's foreground
-	// group that read from it would be stopped by SIGTTIN.
-	//
-	// Own process group: the terminal's Ctrl-C reaches only devstack, which
-	// forwards it exactly once (a second SIGINT often means "quit now").
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		logf("starting bank all: %v", err)
+// returns devstack's exit code. `bank all` has a process group of its own:
+// the terminal's Ctrl-C reaches only devstack, which forwards it exactly
+// once (a second SIGINT often means "quit now").
+func runForeground(s stack, temporal *localtemporal.Server, sigs <-chan os.Signal) int {
+	bank, err := proc.Start(proc.Spec{Name: "bank all", Path: s.bankBin, Args: []string{"all"}, Output: os.Stderr})
+	if err != nil {
+		logf("%v", err)
 		return 1
 	}
-	pid := cmd.Process.Pid
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
 	readyCtx, stopAnnouncing := context.WithCancel(context.Background())
 	defer stopAnnouncing()
-	go announceReady(readyCtx, s.httpAddr)
+	go announceReady(readyCtx, localURL(s.cfg.HTTPAddr), bank)
 
 	var temporalDone <-chan struct{}
 	if temporal != nil {
 		temporalDone = temporal.Done()
 	}
-
 	select {
-	case err := <-exited:
-		if err != nil {
-			logf("bank all exited: %v", err)
+	case <-bank.Done():
+		if err := bank.ExitErr(); err != nil {
+			logf("bank all exited: %s", proc.ExitText(err))
 			return 1
 		}
 		logf("bank all exited")
 		return 0
 
 	case <-temporalDone:
-		logf("the Temporal dev server exited unexpectedly (%v); see %s. Stopping bank all.",
-			temporal.Err(), filepath.Join(s.cacheDir, "temporal-dev.log"))
-		stopChild(pid, syscall.SIGTERM, exited, sigs)
+		logf("the Temporal dev server exited unexpectedly; see %s. Stopping bank all.\n%v", s.temporalLog(), temporal.Exited())
+		stopChild(bank, syscall.SIGTERM, sigs)
 		return 1
 
 	case sig := <-sigs:
 		logf("%v: stopping bank all (up to %s; press Ctrl-C again to kill it)", sig, childStopTimeout)
-		stopChild(pid, forwardable(sig), exited, sigs)
+		stopChild(bank, forwardable(sig), sigs)
 		return 0
 	}
 }
@@ -298,60 +247,34 @@ func forwardable(sig os.Signal) syscall.Signal {
 	return syscall.SIGTERM
 }
 
-// stopChild signals the child's process group and waits for it, killing it
-// after childStopTimeout or on a second signal.
-func stopChild(pid int, sig syscall.Signal, exited <-chan error, sigs <-chan os.Signal) {
-	_ = syscall.Kill(-pid, sig)
+// stopChild stops bank with sig, killing it after childStopTimeout or at
+// once on a second signal.
+func stopChild(bank *proc.Proc, sig syscall.Signal, sigs <-chan os.Signal) {
+	stopped := make(chan error, 1)
+	go func() { stopped <- bank.Stop(sig, childStopTimeout) }()
 	select {
-	case err := <-exited:
+	case err := <-stopped:
 		if err != nil {
-			logf("bank all stopped: %v", err)
+			logf("%v", err)
 		}
-		// Anything it left behind in its group (helpers that ignored the
-		// signal) would otherwise outlive `make run`.
-		_ = syscall.Kill(-pid, syscall.SIGKILL)
-		return
 	case <-sigs:
 		logf("second signal: killing bank all")
-	case <-time.After(childStopTimeout):
-		logf("bank all did not stop within %s: killing it", childStopTimeout)
-	}
-	_ = syscall.Kill(-pid, syscall.SIGKILL)
-	if err := <-exited; err != nil {
-		logf("bank all: %v", err)
+		_ = bank.Stop(syscall.SIGKILL, time.Second)
+		if err := <-stopped; err != nil {
+			logf("%v", err)
+		}
 	}
 }
 
 // announceReady prints one line when the API answers /readyz, because the
 // banner has scrolled away under the start-up logs by then.
-func announceReady(ctx context.Context, httpAddr string) {
-	base := localURL(httpAddr)
-	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
-	defer cancel()
-	hc := &http.Client{Timeout: time.Second}
-	for {
-		select {
-		case <-ctx.Done():
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				logf("warning: %s/readyz did not answer 200 within 90s; check the log above", base)
-			}
-			return
-		case <-time.After(500 * time.Millisecond):
-		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/readyz", nil)
-		if err != nil {
-			return
-		}
-		resp, err := hc.Do(req)
-		if err != nil {
-			continue
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		_ = resp.Body.Close()
-		if resp.StatusCode == http.StatusOK {
-			logf("ready: API %s (URLs in the box above)", base)
-			return
-		}
+func announceReady(ctx context.Context, base string, bank *proc.Proc) {
+	err := proc.WaitReady(ctx, 90*time.Second, proc.HTTPReady(base+"/readyz"), bank)
+	switch {
+	case err == nil:
+		logf("ready: API %s (URLs in the box above)", base)
+	case ctx.Err() == nil && bank.Running():
+		logf("warning: %s/readyz did not answer 200 within 90s; check the log above", base)
 	}
 }
 
@@ -432,13 +355,13 @@ type service struct {
 	start string // how to start it on this machine
 }
 
-func checkServices(ctx context.Context, s settings) error {
+func checkServices(ctx context.Context, cfg config.Config) error {
 	services := []service{
-		{"PostgreSQL", func(ctx context.Context) (string, error) { return checkPostgres(ctx, s.databaseURL) },
+		{"PostgreSQL", func(ctx context.Context) (string, error) { return checkPostgres(ctx, cfg.DatabaseURL) },
 			`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`},
-		{"RabbitMQ", func(ctx context.Context) (string, error) { return checkRabbitMQ(ctx, s.rabbitURL) },
+		{"RabbitMQ", func(ctx context.Context) (string, error) { return checkRabbitMQ(ctx, cfg.RabbitMQURL) },
 			`rabbitmq-server -detached`},
-		{"Redis", func(ctx context.Context) (string, error) { return checkRedis(ctx, s.redisURL) },
+		{"Redis", func(ctx context.Context) (string, error) { return checkRedis(ctx, cfg.RedisURL) },
 			`redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no`},
 	}
 	failed := 0
@@ -480,194 +403,113 @@ func checkPostgres(ctx context.Context, dsn string) (string, error) {
 	return target, conn.QueryRow(ctx, "SELECT 1").Scan(&one)
 }
 
-// hostPort is the host:port of a service URL, with the scheme's default port.
-func hostPort(raw string, defaults map[string]string) (string, *url.URL, error) {
-	u, err := url.Parse(raw)
+// rabbitHost is the broker's host:port from RABBITMQ_URL.
+func rabbitHost(raw string) (string, error) {
+	u, err := amqp.ParseURI(raw)
 	if err != nil {
-		return raw, nil, err
+		return "RABBITMQ_URL", fmt.Errorf("bad RABBITMQ_URL: %w", err)
 	}
-	port, ok := defaults[u.Scheme]
-	if !ok {
-		return raw, nil, fmt.Errorf("unsupported scheme %q", u.Scheme)
-	}
-	if p := u.Port(); p != "" {
-		port = p
-	}
-	host := u.Hostname()
-	if host == "" {
-		host = "127.0.0.1"
-	}
-	return net.JoinHostPort(host, port), u, nil
-}
-
-func dialContext(ctx context.Context, target string) (net.Conn, error) {
-	var d net.Dialer
-	return d.DialContext(ctx, "tcp", target)
+	return net.JoinHostPort(u.Host, strconv.Itoa(u.Port)), nil
 }
 
 // checkRabbitMQ only dials: that tells "not running" apart from everything
 // else, and the bank reports protocol or credential problems itself.
 func checkRabbitMQ(ctx context.Context, raw string) (string, error) {
-	target, _, err := hostPort(raw, map[string]string{"amqp": "5672", "amqps": "5671"})
-	if err != nil {
-		return target, fmt.Errorf("bad RABBITMQ_URL: %w", err)
-	}
-	c, err := dialContext(ctx, target)
+	target, err := rabbitHost(raw)
 	if err != nil {
 		return target, err
 	}
-	return target, c.Close()
+	return target, proc.Listening(target)(ctx)
 }
 
-// checkRedis sends a raw PING (after AUTH when the URL has credentials).
+// checkRedis pings the server as the bank will reach it (credentials, TLS
+// and database from REDIS_URL).
 func checkRedis(ctx context.Context, raw string) (string, error) {
-	target, u, err := hostPort(raw, map[string]string{"redis": "6379", "rediss": "6379"})
+	opts, err := redis.ParseURL(raw)
 	if err != nil {
-		return target, fmt.Errorf("bad REDIS_URL: %w", err)
+		return "REDIS_URL", fmt.Errorf("bad REDIS_URL: %w", err)
 	}
-	c, err := dialContext(ctx, target)
-	if err != nil {
-		return target, err
-	}
+	opts.MaxRetries, opts.DialerRetries = -1, 1 // one answer, now: the bank retries on its own
+	c := redis.NewClient(opts)
 	defer func() { _ = c.Close() }()
-	if u.Scheme == "rediss" {
-		return target, nil // TLS: the dial is all we check
-	}
-	if dl, ok := ctx.Deadline(); ok {
-		_ = c.SetDeadline(dl)
-	}
-	r := bufio.NewReader(c)
-	if pass, ok := u.User.Password(); ok {
-		args := []string{"AUTH", pass}
-		if name := u.User.Username(); name != "" {
-			args = []string{"AUTH", name, pass}
-		}
-		if err := redisCommand(c, r, args...); err != nil {
-			return target, err
-		}
-	}
-	return target, redisCommand(c, r, "PING")
-}
-
-func redisCommand(w io.Writer, r *bufio.Reader, args ...string) error {
-	var b strings.Builder
-	fmt.Fprintf(&b, "*%d\r\n", len(args))
-	for _, a := range args {
-		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
-	}
-	if _, err := io.WriteString(w, b.String()); err != nil {
-		return err
-	}
-	line, err := r.ReadString('\n')
-	if err != nil {
-		return err
-	}
-	if line = strings.TrimSpace(line); strings.HasPrefix(line, "-") {
-		return fmt.Errorf("%s answered %q", args[0], line)
-	}
-	return nil
+	return opts.Addr, c.Ping(ctx).Err()
 }
 
 // ensureTemporal uses the Temporal server on TEMPORAL_ADDRESS when one
 // answers (docker compose, or one started by hand), and otherwise starts a
 // dev server that keeps its state in the cache directory.
-func ensureTemporal(ctx context.Context, s settings) (*temporaldev.Server, *os.File, error) {
-	addr := s.temporalAddress
+func ensureTemporal(ctx context.Context, s stack) (*localtemporal.Server, error) {
+	addr, namespace := s.cfg.TemporalAddress, s.cfg.TemporalNamespace
 	if answers(ctx, addr) {
 		hctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
-		if err := temporaldev.CheckHealth(hctx, addr, s.temporalNamespace); err != nil {
-			return nil, nil, fmt.Errorf("something answers on TEMPORAL_ADDRESS=%s but is not a healthy Temporal server: %w", addr, err)
+		if err := localtemporal.CheckHealth(hctx, addr, namespace); err != nil {
+			return nil, fmt.Errorf("something answers on TEMPORAL_ADDRESS=%s but is not a healthy Temporal server: %w", addr, err)
 		}
-		if err := temporaldev.EnsureSearchAttributes(hctx, addr, s.temporalNamespace, searchAttributes); err != nil {
-			return nil, nil, err
+		if err := localtemporal.EnsureSearchAttributes(hctx, addr, namespace, workflows.SearchAttributes); err != nil {
+			return nil, err
 		}
 		logf("using the Temporal server already running at %s", addr)
-		return nil, nil, nil
+		return nil, nil
 	}
 
 	host, portStr, err := net.SplitHostPort(addr)
 	if err != nil {
-		return nil, nil, fmt.Errorf("bad TEMPORAL_ADDRESS %q: %w", addr, err)
+		return nil, fmt.Errorf("bad TEMPORAL_ADDRESS %q: %w", addr, err)
 	}
 	port, err := strconv.Atoi(portStr)
 	if err != nil {
-		return nil, nil, fmt.Errorf("bad TEMPORAL_ADDRESS %q: %w", addr, err)
+		return nil, fmt.Errorf("bad TEMPORAL_ADDRESS %q: %w", addr, err)
 	}
 	if host == "localhost" {
 		host = "127.0.0.1" // the dev server wants an IP
 	}
 	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-		return nil, nil, fmt.Errorf("nothing answers on TEMPORAL_ADDRESS=%s, and devstack starts a dev server "+
+		return nil, fmt.Errorf("nothing answers on TEMPORAL_ADDRESS=%s, and devstack starts a dev server "+
 			"only on a loopback address (unset TEMPORAL_ADDRESS to use 127.0.0.1:7233)", addr)
 	}
-	if _, err := temporaldev.FindCLI(); err != nil {
-		return nil, nil, err
-	}
-
-	logPath := filepath.Join(s.cacheDir, "temporal-dev.log")
-	logFile, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600) // #nosec G304 -- our own cache file
-	if err != nil {
-		return nil, nil, err
-	}
-	fmt.Fprintf(logFile, "\n=== %s devstack (pid %d) starts the dev server on %s\n",
-		time.Now().Format(time.RFC3339), os.Getpid(), addr)
-	logf("starting a Temporal dev server on %s (log: %s)", addr, logPath)
-	srv, err := temporaldev.Start(ctx, temporaldev.Options{
+	srv, err := localtemporal.New(localtemporal.Options{
 		IP:               host,
 		Port:             port,
 		UIPort:           port + 1000, // the CLI's own convention: 7233 -> 8233
 		DBFile:           filepath.Join(s.cacheDir, "temporal-dev.db"),
-		Namespace:        s.temporalNamespace,
-		SearchAttributes: searchAttributes,
-		UICodecEndpoint:  localURL(s.httpAddr) + "/codec",
-		Log:              logFile,
+		Namespace:        namespace,
+		SearchAttributes: workflows.SearchAttributes,
+		UICodecEndpoint:  localURL(s.cfg.HTTPAddr) + "/codec",
+		LogFile:          s.temporalLog(),
 	})
 	if err != nil {
-		return nil, logFile, err
+		return nil, err
+	}
+	logf("starting a Temporal dev server on %s (log: %s)", addr, s.temporalLog())
+	if err := srv.Start(ctx); err != nil {
+		return srv, err
 	}
 	// A database made by an older devstack may predate an attribute; the
 	// start-dev flag registers attributes only when it creates a namespace.
 	ectx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if err := temporaldev.EnsureSearchAttributes(ectx, srv.Address(), s.temporalNamespace, searchAttributes); err != nil {
-		return srv, logFile, err
-	}
-	return srv, logFile, nil
+	return srv, localtemporal.EnsureSearchAttributes(ectx, srv.Address(), namespace, workflows.SearchAttributes)
 }
 
 func answers(ctx context.Context, addr string) bool {
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
-	c, err := dialContext(ctx, addr)
-	if err != nil {
-		return false
-	}
-	_ = c.Close()
-	return true
+	return proc.Listening(addr)(ctx) == nil
 }
 
 // httpAnswers tells whether a web UI answers, to list only the URLs that work.
 func httpAnswers(u string) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return false
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return false
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-	_ = resp.Body.Close()
-	return resp.StatusCode < 500
+	return proc.HTTPReady(u)(ctx) == nil
 }
 
-func printBanner(s settings, temporal *temporaldev.Server) {
-	api := localURL(s.httpAddr)
+func printBanner(s stack, temporal *localtemporal.Server) {
+	api := localURL(s.cfg.HTTPAddr)
 	rows := [][2]string{
 		{"API", api},
+		{"Console", api + "/console/"},
 		{"GraphQL", api + "/graphql"},
 	}
 
@@ -676,7 +518,7 @@ func printBanner(s settings, temporal *temporaldev.Server) {
 		if temporal.UIPort() != 0 {
 			temporalUI = fmt.Sprintf("http://localhost:%d", temporal.UIPort())
 		}
-	} else if host, port, err := net.SplitHostPort(s.temporalAddress); err == nil {
+	} else if host, port, err := net.SplitHostPort(s.cfg.TemporalAddress); err == nil {
 		// Someone else's server: its UI is usually on port+1000 (the CLI's
 		// and our docker-compose's convention); list it only if it answers.
 		if p, err := strconv.Atoi(port); err == nil {
@@ -690,19 +532,20 @@ func printBanner(s settings, temporal *temporaldev.Server) {
 		rows = append(rows, [2]string{"Temporal Web UI", temporalUI})
 	}
 
-	if target, _, err := hostPort(s.rabbitURL, map[string]string{"amqp": "5672", "amqps": "5671"}); err == nil {
+	if target, err := rabbitHost(s.cfg.RabbitMQURL); err == nil {
 		host, _, _ := net.SplitHostPort(target)
 		if u := localURL(net.JoinHostPort(host, "15672")); httpAnswers(u) {
 			rows = append(rows, [2]string{"RabbitMQ management", u})
 		}
 	}
 	rows = append(rows,
-		[2]string{"Metrics", localURL(s.metricsAddr) + "/metrics"},
-		[2]string{"Operator login", s.operatorEmail},
+		[2]string{"Metrics", localURL(s.cfg.MetricsAddr) + "/metrics"},
+		[2]string{"Operator login", s.cfg.OperatorEmail},
 	)
 	if temporal != nil {
-		rows = append(rows, [2]string{"Temporal log", filepath.Join(s.cacheDir, "temporal-dev.log")})
+		rows = append(rows, [2]string{"Temporal log", s.temporalLog()})
 	}
+	rows = append(rows, [2]string{"Secrets", s.secretsFile})
 
 	lines := []string{"bankcore dev stack", ""}
 	for _, r := range rows {
@@ -719,10 +562,9 @@ func printBanner(s settings, temporal *temporaldev.Server) {
 	}
 	b.WriteString("└" + strings.Repeat("─", width+2) + "┘\n")
 
-	host := strings.TrimPrefix(api, "http://")
-	fmt.Fprintf(&b, "Try it (Ctrl-C stops everything):\n"+
-		"  curl -s %s/auth/register -H 'Content-Type: application/json' -d '{\"email\":\"ada@example.com\",\"password\":\"correct-horse-battery\",\"full_name\":\"Ada Obi\",\"phone\":\"+2348012345678\",\"kyc\":{\"type\":\"NIN\",\"number\":\"12345678901\"}}'\n"+
-		"  curl -s %s/auth/login -H 'Content-Type: application/json' -d '{\"email\":\"ada@example.com\",\"password\":\"correct-horse-battery\"}'\n",
-		host, host)
+	fmt.Fprintf(&b, "Other shells get this machine's secrets with:  . %s\n"+
+		"Local state: %s (secrets, Temporal's database) and the PostgreSQL database of DATABASE_URL; README.md says how to reset.\n"+
+		"Try it: README.md, \"Try it\" (Ctrl-C stops everything). For a first look:\n"+
+		"  curl -s %s/readyz\n", s.secretsFile, s.cacheDir, api)
 	fmt.Print(b.String())
 }

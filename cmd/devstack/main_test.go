@@ -1,16 +1,19 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"fmt"
-	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/bankcore/bank/internal/proc"
+	"github.com/bankcore/bank/internal/testsvc"
 )
 
 func TestLockIsExclusive(t *testing.T) {
@@ -46,18 +49,17 @@ func TestAddresses(t *testing.T) {
 	if got := dialable(":8080"); got != "127.0.0.1:8080" {
 		t.Errorf("dialable(:8080) = %q", got)
 	}
-	amqp := map[string]string{"amqp": "5672", "amqps": "5671"}
 	for in, want := range map[string]string{
 		"amqp://guest:guest@127.0.0.1:5672/": "127.0.0.1:5672",
 		"amqp://guest:guest@rabbit/":         "rabbit:5672",
 		"amqps://u:p@rabbit/vhost":           "rabbit:5671",
 	} {
-		if got, _, err := hostPort(in, amqp); err != nil || got != want {
-			t.Errorf("hostPort(%q) = %q, %v; want %q", in, got, err, want)
+		if got, err := rabbitHost(in); err != nil || got != want {
+			t.Errorf("rabbitHost(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
-	if _, _, err := hostPort("http://x", amqp); err == nil {
-		t.Error("hostPort accepted an http URL as AMQP")
+	if _, err := rabbitHost("http://x"); err == nil {
+		t.Error("rabbitHost accepted an http URL as AMQP")
 	}
 }
 
@@ -68,87 +70,51 @@ func TestForwardable(t *testing.T) {
 	}
 }
 
-// fakeRedis answers each RESP command with the next reply in turn and
-// records the command names it saw.
-func fakeRedis(t *testing.T, replies ...string) (addr string, seen <-chan []string) {
+// closedAddr is a loopback address nothing listens on.
+func closedAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := proc.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = l.Close() })
-	ch := make(chan []string, 1)
-	go func() {
-		c, err := l.Accept()
-		if err != nil {
-			return
-		}
-		defer func() { _ = c.Close() }()
-		r := bufio.NewReader(c)
-		var cmds []string
-		defer func() { ch <- cmds }()
-		for _, reply := range replies {
-			header, err := r.ReadString('\n') // *N
-			if err != nil {
-				return
-			}
-			var n int
-			if _, err := fmt.Sscanf(header, "*%d\r\n", &n); err != nil {
-				return
-			}
-			var args []string
-			for range n {
-				if _, err := r.ReadString('\n'); err != nil { // $len
-					return
-				}
-				arg, err := r.ReadString('\n')
-				if err != nil {
-					return
-				}
-				args = append(args, strings.TrimRight(arg, "\r\n"))
-			}
-			cmds = append(cmds, strings.Join(args, " "))
-			if _, err := c.Write([]byte(reply + "\r\n")); err != nil {
-				return
-			}
-		}
-	}()
-	return l.Addr().String(), ch
+	return "127.0.0.1:" + strconv.Itoa(port)
 }
 
-func TestCheckRedis(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+// The checks run against the machine's real services, as `make run` would.
+func TestCheckServices(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-
-	addr, seen := fakeRedis(t, "+PONG")
-	if _, err := checkRedis(ctx, "redis://"+addr+"/0"); err != nil {
-		t.Errorf("PONG: %v", err)
-	}
-	if got := <-seen; strings.Join(got, ";") != "PING" {
-		t.Errorf("commands %q, want PING", got)
-	}
-
-	addr, seen = fakeRedis(t, "+OK", "+PONG")
-	if _, err := checkRedis(ctx, "redis://:s3cret@"+addr+"/0"); err != nil {
-		t.Errorf("AUTH then PONG: %v", err)
-	}
-	if got := <-seen; strings.Join(got, ";") != "AUTH s3cret;PING" {
-		t.Errorf("commands %q, want AUTH s3cret;PING", got)
-	}
-
-	addr, _ = fakeRedis(t, "-NOAUTH Authentication required.")
-	if _, err := checkRedis(ctx, "redis://"+addr+"/0"); err == nil || !strings.Contains(err.Error(), "NOAUTH") {
-		t.Errorf("NOAUTH: got %v", err)
-	}
-
-	// Nothing listening: a closed port must be reported, not hang.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	redisOpts, err := redis.ParseURL(testsvc.RedisURL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	closed := l.Addr().String()
-	_ = l.Close()
+	closed := closedAddr(t)
+
+	if target, err := checkRedis(ctx, testsvc.RedisURL); err != nil || target != redisOpts.Addr {
+		t.Errorf("checkRedis(%s) = %q, %v", testsvc.RedisURL, target, err)
+	}
+	// The credentials are sent: a user the server does not know is refused.
+	if _, err := checkRedis(ctx, "redis://no-such-user:pw@"+redisOpts.Addr+"/0"); err == nil || !strings.Contains(err.Error(), "WRONGPASS") {
+		t.Errorf("checkRedis with a password the server does not have: %v", err)
+	}
 	if _, err := checkRedis(ctx, "redis://"+closed+"/0"); err == nil {
-		t.Error("closed port reported reachable")
+		t.Error("checkRedis: a closed port reported reachable")
+	}
+	if _, err := checkRedis(ctx, "http://x"); err == nil || !strings.Contains(err.Error(), "REDIS_URL") {
+		t.Errorf("checkRedis of a bad URL: %v", err)
+	}
+
+	if _, err := checkRabbitMQ(ctx, testsvc.RabbitMQURL); err != nil {
+		t.Errorf("checkRabbitMQ(%s): %v", testsvc.RabbitMQURL, err)
+	}
+	if target, err := checkRabbitMQ(ctx, "amqp://guest:guest@"+closed+"/"); err == nil || target != closed {
+		t.Errorf("checkRabbitMQ on a closed port = %q, %v", target, err)
+	}
+
+	if _, err := checkPostgres(ctx, testsvc.PostgresURL); err != nil {
+		t.Errorf("checkPostgres(%s): %v", testsvc.PostgresURL, err)
+	}
+	if _, err := checkPostgres(ctx, "postgres://postgres@"+closed+"/bank?sslmode=disable&connect_timeout=2"); err == nil {
+		t.Error("checkPostgres: a closed port reported reachable")
 	}
 }

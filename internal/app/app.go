@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"slices"
 	"sync"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 	"github.com/bankcore/bank/activities"
 	"github.com/bankcore/bank/api"
 	"github.com/bankcore/bank/api/graph"
+	"github.com/bankcore/bank/console"
 	"github.com/bankcore/bank/internal/codec"
 	"github.com/bankcore/bank/internal/config"
 	"github.com/bankcore/bank/internal/fanout"
@@ -57,7 +59,7 @@ type App struct {
 	httpServer *http.Server
 	listener   net.Listener
 
-	// The workers' and the notifier's /metrics (the API serves its own).
+	// /metrics on METRICS_ADDR, an internal port, for every role.
 	metricsServer   *http.Server
 	metricsListener net.Listener
 
@@ -77,10 +79,19 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, roles Ro
 			a.closeClients()
 		}
 	}()
+	// Published secrets protect nothing: refused outside BANK_ENV=development.
+	need := config.SecretsFor(roles.API, roles.Worker)
+	if err := cfg.CheckSecrets(need); err != nil {
+		return nil, err
+	}
 	for _, name := range cfg.DevDefaults() {
-		logger.Warn("SECURITY: using the development default; set it before production", "setting", name)
+		if slices.Contains(need, name) {
+			logger.Warn("SECURITY: a published development secret is in use (BANK_ENV=development); never outside your own machine", "setting", name)
+		}
 	}
 
+	// Without PAYLOAD_KEY only a process that never reads payloads (the
+	// notifier) gets this far; its client still needs a converter.
 	keyring := codec.DevKeyring()
 	if cfg.PayloadKey != "" {
 		if keyring, err = codec.ParseKeyring(cfg.PayloadKey); err != nil {
@@ -161,7 +172,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, roles Ro
 				Evidence:    users,
 				IdentityKey: []byte(cfg.IdentityKey),
 			},
-			Accounts: &activities.Accounts{Accounts: accounts},
+			Accounts: &activities.Accounts{Accounts: accounts, Tiers: accounts, IdentityKey: []byte(cfg.IdentityKey)},
 			Events:   &activities.Events{Publisher: a.publisher, Outcomes: outcomes},
 			Ledger:   &activities.Ledger{Ledger: ledger, Outcomes: outcomes},
 		}, workers.Options{MaxConcurrentActivities: cfg.WorkerConcurrency})
@@ -178,6 +189,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, roles Ro
 			Users:         users,
 			Accounts:      accounts,
 			Ledger:        ledger,
+			Tiers:         accounts,
 			Temporal:      a.temporal,
 			DataConverter: dataConverter,
 			Tokens:        tokens,
@@ -185,6 +197,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, roles Ro
 				Notifications: postgres.NewNotifications(a.pool),
 				Hub:           hub,
 				Tokens:        tokens,
+				Users:         users,
 				Logger:        logger.With("component", "graphql"),
 				RequestID:     api.RequestID,
 			}),
@@ -197,19 +210,23 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, roles Ro
 					return err
 				}},
 			},
-			IdentityKey:       []byte(cfg.IdentityKey),
-			BcryptCost:        cfg.BcryptCost,
-			RegistrationWait:  cfg.RegistrationWait,
-			TransferWait:      cfg.TransferWait,
-			Outcomes:          outcomes,
-			SystemAccount:     postgres.SystemAccountNumber,
-			RateRegister:      cfg.RateRegister,
-			RateLoginFailures: cfg.RateLoginFailures,
-			TrustProxy:        cfg.TrustForwardedFor,
-			MaxInFlight:       cfg.MaxInFlight,
-			Metrics:           a.metrics,
-			Codec:             codec.Handler(keyring),
-			CodecOrigins:      codecOrigins,
+			IdentityKey:              []byte(cfg.IdentityKey),
+			BcryptCost:               cfg.BcryptCost,
+			RegistrationWait:         cfg.RegistrationWait,
+			TransferWait:             cfg.TransferWait,
+			Outcomes:                 outcomes,
+			SystemAccount:            postgres.SystemAccountNumber,
+			RateRegister:             cfg.RateRegister,
+			RateLoginFailures:        cfg.RateLoginFailures,
+			RateLoginAddressFailures: cfg.RateLoginAddressFailures,
+			RateNameEnquiry:          cfg.RateNameEnquiry,
+			TrustProxy:               cfg.TrustForwardedFor,
+			MaxInFlight:              cfg.MaxInFlight,
+			Metrics:                  a.metrics,
+			ServeMetrics:             cfg.MetricsOnAPI,
+			Codec:                    codec.Handler(keyring),
+			Console:                  console.Handler(console.Options{TemporalUIURL: cfg.TemporalUIURL, TemporalNamespace: cfg.TemporalNamespace}),
+			CodecOrigins:             codecOrigins,
 		})
 		if a.listener, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
 			cancel()
@@ -236,9 +253,10 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, roles Ro
 		logger.Info("API listening", "addr", a.listener.Addr().String())
 	}
 
-	// Workers and the notifier have no HTTP API of their own, so they serve
-	// /metrics on METRICS_ADDR (an internal port; never expose it).
-	if roles.Worker || roles.Notifier {
+	// Every role serves /metrics on METRICS_ADDR, an internal port: the
+	// API's public port shows no business counters unless
+	// BANK_METRICS_ON_API puts them back there.
+	if roles.API || roles.Worker || roles.Notifier {
 		if a.metricsListener, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
 			cancel()
 			return nil, fmt.Errorf("listen on METRICS_ADDR %s (give each process on one host its own): %w", cfg.MetricsAddr, err)
@@ -272,8 +290,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, roles Ro
 	return a, nil
 }
 
-// MetricsAddr is the bound METRICS_ADDR ("" without the worker and notifier
-// roles).
+// MetricsAddr is the bound METRICS_ADDR.
 func (a *App) MetricsAddr() string {
 	if a.metricsListener == nil {
 		return ""

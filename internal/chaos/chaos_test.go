@@ -1,17 +1,16 @@
 package chaos
 
 import (
-	"bytes"
 	"context"
 	"math/rand/v2"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 
 	"github.com/bankcore/bank/bank"
+	"github.com/bankcore/bank/internal/proc"
 )
 
 // TestChaosShort is the short fault run inside `make test`: every fault kind
@@ -19,10 +18,10 @@ import (
 // itself, starts private PostgreSQL, RabbitMQ, Redis and Temporal on free
 // loopback ports, and stops all of it before returning.
 func TestChaosShort(t *testing.T) {
-	var out syncBuffer
+	out := proc.NewTailBuffer(4 << 20) // the whole report; safe for the run's concurrent printers
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
-	res, err := Run(ctx, Options{Short: true, Out: &out})
+	res, err := Run(ctx, Options{Short: true, Out: out})
 	t.Log("\n" + out.String())
 	if err != nil {
 		t.Fatalf("the run itself failed (seed %d): %v", res.Seed, err)
@@ -193,22 +192,4 @@ func TestCheckerCatches(t *testing.T) {
 			t.Errorf("%s: invariant %d says %q, want it to name %s", b.name, b.want, got, b.names)
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the run's concurrent printers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

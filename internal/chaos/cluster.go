@@ -2,21 +2,17 @@ package chaos
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
-	"errors"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/bankcore/bank/internal/proc"
+	"github.com/bankcore/bank/internal/testsvc"
 )
 
 // bankProc is one process of the bank (bin/bank api|worker|notifier).
@@ -25,7 +21,7 @@ type bankProc struct {
 	index       int
 	httpPort    int // api only
 	metricsPort int
-	p           *proc
+	p           *proc.Proc
 }
 
 func (b *bankProc) name() string { return fmt.Sprintf("%s-%d", b.role, b.index+1) }
@@ -81,7 +77,7 @@ func startCluster(ctx context.Context, opts ClusterOptions, events *eventLog) (_
 			c.Stop()
 		}
 	}()
-	ports, err := freePorts(8 + 2*opts.APIs + opts.Workers + opts.Notifiers)
+	ports, err := proc.FreePorts(8 + 2*opts.APIs + opts.Workers + opts.Notifiers)
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +90,7 @@ func startCluster(ctx context.Context, opts ClusterOptions, events *eventLog) (_
 	if c.redis, err = newRedis(c.Dir, next(), onExit); err != nil {
 		return nil, err
 	}
-	if c.rabbit, err = newRabbit(c.Dir, next(), next(), next(), randomHex(4), onExit); err != nil {
+	if c.rabbit, err = newRabbit(c.Dir, next(), next(), next(), testsvc.Suffix(), onExit); err != nil {
 		return nil, err
 	}
 	if c.temporal, err = newTemporal(c.Dir, next(), onExit); err != nil {
@@ -147,9 +143,9 @@ func startCluster(ctx context.Context, opts ClusterOptions, events *eventLog) (_
 		"BANK_REDIS_PREFIX=chaos:",
 		"TEMPORAL_ADDRESS="+c.temporal.address(),
 		"TEMPORAL_NAMESPACE=default",
-		"JWT_SECRET="+randomKey(),
-		"IDENTITY_KEY="+randomKey(),
-		"PAYLOAD_KEY=chaos:"+randomKey(),
+		"JWT_SECRET="+testsvc.RandomKey(),
+		"IDENTITY_KEY="+testsvc.RandomKey(),
+		"PAYLOAD_KEY=chaos:"+testsvc.RandomKey(),
 		"BCRYPT_COST=4",
 		"BANK_RATE_REGISTER=0",
 		"BANK_RATE_LOGIN_FAILURES=0",
@@ -181,8 +177,8 @@ func startCluster(ctx context.Context, opts ClusterOptions, events *eventLog) (_
 				// Unused by workers and notifiers; never the default :8080.
 				env = append(env, fmt.Sprintf("HTTP_ADDR=127.0.0.1:%d", b.metricsPort))
 			}
-			b.p = &proc{name: b.name(), dir: c.Dir, env: env, onExit: onExit,
-				logPath: filepath.Join(c.Dir, b.name()+".log"), argv: []string{c.BankBin, role}}
+			b.p = proc.New(proc.Spec{Name: b.name(), Dir: c.Dir, Env: env, OnExit: onExit,
+				LogFile: filepath.Join(c.Dir, b.name()+".log"), Path: c.BankBin, Args: []string{role}})
 			*list = append(*list, b)
 		}
 	}
@@ -227,101 +223,49 @@ func (c *Cluster) build(ctx context.Context) error {
 		c.BankBin = abs
 		return nil
 	}
-	root, err := moduleRoot()
-	if err != nil {
-		return err
-	}
 	c.BankBin = filepath.Join(c.Dir, "bank")
-	cmd := exec.CommandContext(ctx, goTool(), "build", "-o", c.BankBin, "./cmd/bank") // #nosec G204 -- a path in our own directory
-	cmd.Dir = root
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("go build ./cmd/bank: %w: %s", err, out)
-	}
-	return nil
-}
-
-// goTool is the go command that builds bin/bank when no -bank was given.
-func goTool() string { return "go" }
-
-// moduleRoot is the directory of this module's go.mod.
-func moduleRoot() (string, error) {
-	out, err := exec.Command(goTool(), "env", "GOMOD").Output() // #nosec G204 -- the go command
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	mod := strings.TrimSpace(string(out))
-	if mod == "" || mod == os.DevNull {
-		return "", errors.New("not inside the bank module: run from the repository or pass the bank binary")
-	}
-	return filepath.Dir(mod), nil
+	return proc.GoBuild(ctx, "./cmd/bank", c.BankBin)
 }
 
 // runBank runs a one-shot bank command (migrate, operator create).
 func (c *Cluster) runBank(ctx context.Context, args ...string) error {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, c.BankBin, args...) // #nosec G204 -- our binary
-	cmd.Env = c.env
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("bank %s: %w: %s", strings.Join(args, " "), err, out)
-	}
-	return nil
+	return proc.Run(ctx, proc.Spec{Name: "bank " + args[0], Path: c.BankBin, Args: args, Env: c.env})
 }
 
 // startBank starts one bank process and waits until it answers: /healthz
 // for an API, the metrics listener (bound last) for the others.
 func (c *Cluster) startBank(ctx context.Context, b *bankProc) error {
-	if err := b.p.start(); err != nil {
+	if err := b.p.Start(); err != nil {
 		return err
 	}
-	return waitReady(ctx, b.p, 60*time.Second, func(ctx context.Context) error {
-		if b.role == "api" {
-			req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.url()+"/healthz", nil)
-			if err != nil {
-				return err
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				return err
-			}
-			_, _ = io.Copy(io.Discard, resp.Body)
-			_ = resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				return fmt.Errorf("healthz %d", resp.StatusCode)
-			}
-			return nil
-		}
-		var d net.Dialer
-		conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(b.metricsPort)))
-		if err != nil {
-			return err
-		}
-		return conn.Close()
-	})
+	ready := proc.Listening(net.JoinHostPort("127.0.0.1", strconv.Itoa(b.metricsPort)))
+	if b.role == "api" {
+		ready = proc.HTTPReady(b.url() + "/healthz")
+	}
+	return proc.WaitReady(ctx, 60*time.Second, ready, b.p)
 }
 
 // onCrash records an exit nobody asked for and starts the process again
 // after a second, as a supervisor (systemd, Kubernetes) would.
-func (c *Cluster) onCrash(p *proc, err error) {
+func (c *Cluster) onCrash(p *proc.Proc, err error) {
 	c.mu.Lock()
 	if c.stopping {
 		c.mu.Unlock()
 		return
 	}
-	cr := crash{At: c.events.since(), Process: p.name, How: exitText(err), LogTail: p.tail(2000)}
+	cr := crash{At: c.events.since(), Process: p.Name(), How: proc.ExitText(err), LogTail: p.Tail(2000)}
 	c.crashes = append(c.crashes, cr)
 	c.mu.Unlock()
-	c.events.printf("UNEXPECTED: %s exited on its own (%s); restarting it", p.name, cr.How)
+	c.events.printf("UNEXPECTED: %s exited on its own (%s); restarting it", p.Name(), cr.How)
 	go func() {
 		time.Sleep(time.Second)
 		for attempt := 0; attempt < 30; attempt++ {
 			c.mu.Lock()
 			stopping := c.stopping
 			c.mu.Unlock()
-			if stopping || p.running() {
+			if stopping || p.Running() {
 				return
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -331,11 +275,11 @@ func (c *Cluster) onCrash(p *proc, err error) {
 			} else if s := c.serviceByProc(p); s != nil {
 				err = s.start(ctx)
 			} else {
-				err = p.start()
+				err = p.Start()
 			}
 			cancel()
 			if err == nil {
-				c.events.printf("%s is back after its unexpected exit", p.name)
+				c.events.printf("%s is back after its unexpected exit", p.Name())
 				return
 			}
 			time.Sleep(2 * time.Second)
@@ -343,7 +287,7 @@ func (c *Cluster) onCrash(p *proc, err error) {
 	}()
 }
 
-func (c *Cluster) bankByProc(p *proc) *bankProc {
+func (c *Cluster) bankByProc(p *proc.Proc) *bankProc {
 	for _, b := range c.bankProcs() {
 		if b.p == p {
 			return b
@@ -352,9 +296,9 @@ func (c *Cluster) bankByProc(p *proc) *bankProc {
 	return nil
 }
 
-func (c *Cluster) serviceByProc(p *proc) service {
+func (c *Cluster) serviceByProc(p *proc.Proc) service {
 	for _, s := range c.services() {
-		if s != nil && s.process() == p {
+		if s != nil && s.owns(p) {
 			return s
 		}
 	}
@@ -378,10 +322,10 @@ func (c *Cluster) Stop() {
 	var wg sync.WaitGroup
 	for _, b := range c.bankProcs() {
 		wg.Add(1)
-		go func() { defer wg.Done(); _ = b.p.stop(syscall.SIGTERM, 8*time.Second) }()
+		go func() { defer wg.Done(); _ = b.p.Stop(syscall.SIGTERM, 8*time.Second) }()
 	}
 	wg.Wait()
-	stops := map[*proc]syscall.Signal{}
+	stops := map[*proc.Proc]syscall.Signal{}
 	if c.pg != nil {
 		stops[c.pg.p] = syscall.SIGQUIT // immediate: the data is thrown away
 	}
@@ -389,29 +333,19 @@ func (c *Cluster) Stop() {
 		stops[c.redis.p] = syscall.SIGKILL
 	}
 	if c.temporal != nil {
-		stops[c.temporal.p] = syscall.SIGKILL
+		for _, p := range c.temporal.srv.Processes() {
+			stops[p] = syscall.SIGKILL
+		}
 	}
 	if c.rabbit != nil {
 		stops[c.rabbit.p] = syscall.SIGKILL
 	}
 	for p, sig := range stops {
 		wg.Add(1)
-		go func() { defer wg.Done(); _ = p.stop(sig, 15*time.Second) }()
+		go func() { defer wg.Done(); _ = p.Stop(sig, 15*time.Second) }()
 	}
 	wg.Wait()
 	if c.rabbit != nil {
-		_ = c.rabbit.epmd.stop(syscall.SIGKILL, 5*time.Second)
+		_ = c.rabbit.epmd.Stop(syscall.SIGKILL, 5*time.Second)
 	}
-}
-
-func randomKey() string {
-	var b [32]byte
-	_, _ = rand.Read(b[:])
-	return base64.StdEncoding.EncodeToString(b[:])
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return fmt.Sprintf("%x", b)
 }

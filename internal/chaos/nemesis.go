@@ -2,10 +2,14 @@ package chaos
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"syscall"
 	"time"
+
+	"github.com/bankcore/bank/internal/proc"
 )
 
 // FaultKind is one kind of fault the nemesis injects.
@@ -104,7 +108,7 @@ func (n *nemesis) inject(ctx context.Context, kind FaultKind, nth int) (Fault, e
 	bank := func(list []*bankProc, sig syscall.Signal, mode string) {
 		b := list[nth%len(list)]
 		f.Target, f.Mode = b.name(), mode
-		stop = func() error { return b.p.stop(sig, 15*time.Second) }
+		stop = func() error { return b.p.Stop(sig, 15*time.Second) }
 		start = func(ctx context.Context) error { return n.c.startBank(ctx, b) }
 	}
 	svc := func(s service) {
@@ -134,7 +138,11 @@ func (n *nemesis) inject(ctx context.Context, kind FaultKind, nth int) (Fault, e
 		f.Mode, stop = "kill -9", n.c.temporal.crash
 	}
 	began := time.Now()
-	if err := stop(); err != nil {
+	// A process that had crashed (and is being restarted) or that outlived
+	// its clean stop is worth a line, not the end of the run.
+	if err := stop(); errors.Is(err, proc.ErrExited) || errors.Is(err, proc.ErrKilled) {
+		n.events.printf("note: %s", strings.SplitN(err.Error(), "\n", 2)[0])
+	} else if err != nil {
 		return f, err
 	}
 	n.events.printf("FAULT %-19s %s %s; down for %s", kind+":", f.Mode, f.Target, f.Down.Round(100*time.Millisecond))

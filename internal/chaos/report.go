@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"runtime"
 	"sort"
 	"strings"
@@ -167,4 +168,13 @@ func machine() string {
 	}
 	kernel := commandOutput("uname", "-sr")
 	return fmt.Sprintf("%d CPUs (%s)%s, %s, %s", runtime.NumCPU(), cpu, mem, kernel, runtime.Version())
+}
+
+// commandOutput runs a short command, for the machine description.
+func commandOutput(name string, args ...string) string {
+	out, err := exec.Command(name, args...).Output() // #nosec G204 -- fixed commands
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
 }

@@ -9,9 +9,9 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -19,7 +19,8 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/bankcore/bank/internal/temporaldev"
+	"github.com/bankcore/bank/internal/localtemporal"
+	"github.com/bankcore/bank/internal/proc"
 	"github.com/bankcore/bank/workflows"
 )
 
@@ -28,36 +29,14 @@ import (
 // bank's processes expect it.
 type service interface {
 	name() string
-	process() *proc
+	// owns tells whether p is (one of) the service's process(es).
+	owns(p *proc.Proc) bool
 	// start starts the process and returns once it answers.
 	start(ctx context.Context) error
 	// crash kills it with SIGKILL (every process of it).
 	crash() error
 	// stopGracefully asks it to shut down cleanly.
 	stopGracefully() error
-}
-
-// waitReady polls ready until it succeeds, ctx ends or p exits.
-func waitReady(ctx context.Context, p *proc, timeout time.Duration, ready func(ctx context.Context) error) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	exited := p.exited()
-	var last error
-	for {
-		attempt, cancelAttempt := context.WithTimeout(ctx, 3*time.Second)
-		last = ready(attempt)
-		cancelAttempt()
-		if last == nil {
-			return nil
-		}
-		select {
-		case <-exited:
-			return fmt.Errorf("%s exited while starting (%s); its log ends:\n%s", p.name, exitText(p.lastExit()), p.tail(1500))
-		case <-ctx.Done():
-			return fmt.Errorf("%s not ready after %s: %w; its log ends:\n%s", p.name, timeout, last, p.tail(1500))
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
 }
 
 func cleanEnv(extra ...string) []string {
@@ -75,7 +54,7 @@ type postgresService struct {
 	dataDir string
 	port    int
 	cred    *syscall.Credential
-	p       *proc
+	p       *proc.Proc
 }
 
 // findPostgres returns the directory holding initdb and postgres:
@@ -115,7 +94,7 @@ func postgresCredential() (*syscall.Credential, error) {
 	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil // #nosec G115 -- ids from the passwd database
 }
 
-func newPostgres(dir string, port int, onExit func(*proc, error)) (*postgresService, error) {
+func newPostgres(dir string, port int, onExit func(*proc.Proc, error)) (*postgresService, error) {
 	bin, err := findPostgres()
 	if err != nil {
 		return nil, err
@@ -125,19 +104,20 @@ func newPostgres(dir string, port int, onExit func(*proc, error)) (*postgresServ
 		return nil, err
 	}
 	s := &postgresService{binDir: bin, dataDir: filepath.Join(dir, "pgdata"), port: port, cred: cred}
-	s.p = &proc{
-		name: "postgres", dir: dir, cred: cred, logPath: filepath.Join(dir, "postgres.log"), onExit: onExit,
-		env: cleanEnv(),
-		argv: []string{filepath.Join(bin, "postgres"), "-D", s.dataDir, "-p", strconv.Itoa(port),
+	s.p = proc.New(proc.Spec{
+		Name: "postgres", Dir: dir, Credential: cred, LogFile: filepath.Join(dir, "postgres.log"), OnExit: onExit,
+		Env:  cleanEnv(),
+		Path: filepath.Join(bin, "postgres"),
+		Args: []string{"-D", s.dataDir, "-p", strconv.Itoa(port),
 			"-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=",
 			"-c", "max_connections=200", "-c", "shared_buffers=64MB", "-c", "fsync=on",
 			"-c", "log_min_messages=warning", "-c", "log_line_prefix=%m [%p] "},
-	}
+	})
 	return s, nil
 }
 
-func (s *postgresService) name() string   { return "postgres" }
-func (s *postgresService) process() *proc { return s.p }
+func (s *postgresService) name() string           { return "postgres" }
+func (s *postgresService) owns(p *proc.Proc) bool { return p == s.p }
 
 func (s *postgresService) url(db string) string {
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", s.port, db)
@@ -153,16 +133,9 @@ func (s *postgresService) initdb(ctx context.Context) error {
 			return err
 		}
 	}
-	cmd := exec.CommandContext(ctx, filepath.Join(s.binDir, "initdb"), "-D", s.dataDir, "-U", "postgres", // #nosec G204
-		"--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync")
-	cmd.Env = cleanEnv()
-	cmd.Dir = filepath.Dir(s.dataDir)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Credential: s.cred}
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("initdb: %w: %s", err, out)
-	}
-	return nil
+	return proc.Run(ctx, proc.Spec{Name: "initdb", Path: filepath.Join(s.binDir, "initdb"),
+		Args: []string{"-D", s.dataDir, "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync"},
+		Env:  cleanEnv(), Dir: filepath.Dir(s.dataDir), Credential: s.cred})
 }
 
 func (s *postgresService) start(ctx context.Context) error {
@@ -170,18 +143,18 @@ func (s *postgresService) start(ctx context.Context) error {
 	// for a moment, and the new server refuses to start; try again.
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		if err := s.p.start(); err != nil {
+		if err := s.p.Start(); err != nil {
 			return err
 		}
-		err := waitReady(ctx, s.p, 60*time.Second, func(ctx context.Context) error {
+		err := proc.WaitReady(ctx, 60*time.Second, func(ctx context.Context) error {
 			conn, err := pgx.Connect(ctx, s.url("postgres"))
 			if err != nil {
 				return err
 			}
 			defer func() { _ = conn.Close(context.Background()) }()
 			return conn.Ping(ctx)
-		})
-		if err == nil || ctx.Err() != nil || time.Now().After(deadline) || s.p.running() {
+		}, s.p)
+		if err == nil || ctx.Err() != nil || time.Now().After(deadline) || s.p.Running() {
 			return err
 		}
 		select {
@@ -195,57 +168,60 @@ func (s *postgresService) start(ctx context.Context) error {
 // crash kills the postmaster and every backend at once, as an OOM killer or
 // a power cut would; the next start runs crash recovery from the WAL.
 func (s *postgresService) crash() error {
-	pid := s.p.pid()
 	var backends []int
-	if pid != 0 {
-		backends = childrenOf(pid)
+	if s.p.Running() {
+		backends = proc.Children(s.p.Pid()) // each in a session of its own
 	}
-	return s.p.stop(syscall.SIGKILL, 5*time.Second, backends...)
+	err := s.p.Stop(syscall.SIGKILL, 5*time.Second)
+	for _, pid := range backends {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+	return err
 }
 
 // stopGracefully is a fast shutdown: sessions are cut, then a checkpoint.
 func (s *postgresService) stopGracefully() error {
-	return s.p.stop(syscall.SIGINT, 30*time.Second)
+	return s.p.Stop(syscall.SIGINT, 30*time.Second)
 }
 
 // ---- Redis ----
 
 type redisService struct {
 	port int
-	p    *proc
+	p    *proc.Proc
 }
 
-func newRedis(dir string, port int, onExit func(*proc, error)) (*redisService, error) {
+func newRedis(dir string, port int, onExit func(*proc.Proc, error)) (*redisService, error) {
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		return nil, fmt.Errorf("redis-server not found: %w", err)
 	}
 	s := &redisService{port: port}
-	s.p = &proc{
-		name: "redis", dir: dir, logPath: filepath.Join(dir, "redis.log"), onExit: onExit, env: cleanEnv(),
-		argv: []string{bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "",
+	s.p = proc.New(proc.Spec{
+		Name: "redis", Dir: dir, LogFile: filepath.Join(dir, "redis.log"), OnExit: onExit, Env: cleanEnv(), Path: bin,
+		Args: []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "",
 			"--appendonly", "no", "--daemonize", "no", "--logfile", "", "--dir", dir},
-	}
+	})
 	return s, nil
 }
 
-func (s *redisService) name() string   { return "redis" }
-func (s *redisService) process() *proc { return s.p }
-func (s *redisService) url() string    { return fmt.Sprintf("redis://127.0.0.1:%d/0", s.port) }
+func (s *redisService) name() string           { return "redis" }
+func (s *redisService) owns(p *proc.Proc) bool { return p == s.p }
+func (s *redisService) url() string            { return fmt.Sprintf("redis://127.0.0.1:%d/0", s.port) }
 
 func (s *redisService) start(ctx context.Context) error {
-	if err := s.p.start(); err != nil {
+	if err := s.p.Start(); err != nil {
 		return err
 	}
-	return waitReady(ctx, s.p, 30*time.Second, func(ctx context.Context) error {
+	return proc.WaitReady(ctx, 30*time.Second, func(ctx context.Context) error {
 		rdb := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", s.port)})
 		defer func() { _ = rdb.Close() }()
 		return rdb.Ping(ctx).Err()
-	})
+	}, s.p)
 }
 
-func (s *redisService) crash() error          { return s.p.stop(syscall.SIGKILL, 5*time.Second) }
-func (s *redisService) stopGracefully() error { return s.p.stop(syscall.SIGTERM, 15*time.Second) }
+func (s *redisService) crash() error          { return s.p.Stop(syscall.SIGKILL, 5*time.Second) }
+func (s *redisService) stopGracefully() error { return s.p.Stop(syscall.SIGTERM, 15*time.Second) }
 
 // ---- RabbitMQ ----
 
@@ -257,8 +233,8 @@ type rabbitService struct {
 	port     int
 	epmdPort int
 	node     string
-	epmd     *proc
-	p        *proc
+	epmd     *proc.Proc
+	p        *proc.Proc
 }
 
 func findRabbit() (string, error) {
@@ -278,7 +254,7 @@ func findRabbit() (string, error) {
 	return "", errors.New("rabbitmq-server not found; set CHAOS_RABBITMQ_SERVER")
 }
 
-func newRabbit(dir string, port, distPort, epmdPort int, suffix string, onExit func(*proc, error)) (*rabbitService, error) {
+func newRabbit(dir string, port, distPort, epmdPort int, suffix string, onExit func(*proc.Proc, error)) (*rabbitService, error) {
 	server, err := findRabbit()
 	if err != nil {
 		return nil, err
@@ -311,14 +287,13 @@ func newRabbit(dir string, port, distPort, epmdPort int, suffix string, onExit f
 	}
 	s := &rabbitService{port: port, epmdPort: epmdPort, node: "chaos-" + suffix + "@localhost"}
 	erlEnv := []string{"HOME=" + home, "ERL_EPMD_PORT=" + strconv.Itoa(epmdPort), "ERL_EPMD_ADDRESS=127.0.0.1"}
-	s.epmd = &proc{
-		name: "epmd", dir: base, logPath: filepath.Join(dir, "epmd.log"), onExit: onExit, env: cleanEnv(erlEnv...),
-		argv: []string{epmdBin, "-port", strconv.Itoa(epmdPort), "-address", "127.0.0.1"},
-	}
-	s.p = &proc{
-		name: "rabbitmq", dir: base, logPath: filepath.Join(dir, "rabbitmq.log"), onExit: onExit,
-		argv: []string{server},
-		env: append(cleanEnv(erlEnv...),
+	s.epmd = proc.New(proc.Spec{
+		Name: "epmd", Dir: base, LogFile: filepath.Join(dir, "epmd.log"), OnExit: onExit, Env: cleanEnv(erlEnv...),
+		Path: epmdBin, Args: []string{"-port", strconv.Itoa(epmdPort), "-address", "127.0.0.1"},
+	})
+	s.p = proc.New(proc.Spec{
+		Name: "rabbitmq", Dir: base, LogFile: filepath.Join(dir, "rabbitmq.log"), OnExit: onExit, Path: server,
+		Env: append(cleanEnv(erlEnv...),
 			"RABBITMQ_NODENAME="+s.node,
 			"RABBITMQ_NODE_IP_ADDRESS=127.0.0.1",
 			"RABBITMQ_NODE_PORT="+strconv.Itoa(port),
@@ -339,44 +314,38 @@ func newRabbit(dir string, port, distPort, epmdPort int, suffix string, onExit f
 			// Distribution on loopback only, like everything else.
 			"RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS=-kernel inet_dist_use_interface {127,0,0,1}",
 		),
-	}
+	})
 	return s, nil
 }
 
-func (s *rabbitService) name() string   { return "rabbitmq" }
-func (s *rabbitService) process() *proc { return s.p }
-func (s *rabbitService) url() string    { return fmt.Sprintf("amqp://guest:guest@127.0.0.1:%d/", s.port) }
+func (s *rabbitService) name() string           { return "rabbitmq" }
+func (s *rabbitService) owns(p *proc.Proc) bool { return p == s.p }
+func (s *rabbitService) url() string            { return fmt.Sprintf("amqp://guest:guest@127.0.0.1:%d/", s.port) }
 
 func (s *rabbitService) start(ctx context.Context) error {
-	if !s.epmd.running() {
-		if err := s.epmd.start(); err != nil {
+	if !s.epmd.Running() {
+		if err := s.epmd.Start(); err != nil {
 			return err
 		}
-		if err := waitReady(ctx, s.epmd, 10*time.Second, func(ctx context.Context) error {
-			var d net.Dialer
-			c, err := d.DialContext(ctx, "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(s.epmdPort)))
-			if err == nil {
-				_ = c.Close()
-			}
-			return err
-		}); err != nil {
+		epmd := proc.Listening(net.JoinHostPort("127.0.0.1", strconv.Itoa(s.epmdPort)))
+		if err := proc.WaitReady(ctx, 10*time.Second, epmd, s.epmd); err != nil {
 			return err
 		}
 	}
-	if err := s.p.start(); err != nil {
+	if err := s.p.Start(); err != nil {
 		return err
 	}
-	return waitReady(ctx, s.p, 120*time.Second, func(ctx context.Context) error {
+	return proc.WaitReady(ctx, 120*time.Second, func(ctx context.Context) error {
 		conn, err := amqp.DialConfig(s.url(), amqp.Config{Dial: amqp.DefaultDial(2 * time.Second)})
 		if err != nil {
 			return err
 		}
 		return conn.Close()
-	})
+	}, s.p)
 }
 
-func (s *rabbitService) crash() error          { return s.p.stop(syscall.SIGKILL, 5*time.Second) }
-func (s *rabbitService) stopGracefully() error { return s.p.stop(syscall.SIGTERM, 60*time.Second) }
+func (s *rabbitService) crash() error          { return s.p.Stop(syscall.SIGKILL, 5*time.Second) }
+func (s *rabbitService) stopGracefully() error { return s.p.Stop(syscall.SIGTERM, 60*time.Second) }
 
 // queueDepth is the number of ready messages in queue (passive declare).
 func (s *rabbitService) queueDepth(queue string) (int, error) {
@@ -398,75 +367,34 @@ func (s *rabbitService) queueDepth(queue string) (int, error) {
 
 // ---- Temporal ----
 
-// temporalService is a Temporal dev server persisted to a SQLite file in the
-// run's directory, restarted on the same file and port.
+// temporalService is a Temporal server persisted to a file in the run's
+// directory, restarted on the same file and port.
 type temporalService struct {
-	port int
-	p    *proc
+	srv *localtemporal.Server
 }
 
-func newTemporal(dir string, port int, onExit func(*proc, error)) (*temporalService, error) {
-	cli, err := temporaldev.FindCLI()
+func newTemporal(dir string, port int, onExit func(*proc.Proc, error)) (*temporalService, error) {
+	srv, err := localtemporal.New(localtemporal.Options{
+		Port: port, Headless: true, DBFile: filepath.Join(dir, "temporal.db"), LogFile: filepath.Join(dir, "temporal.log"),
+		SearchAttributes: workflows.SearchAttributes, OnExit: onExit, StartTimeout: 90 * time.Second,
+	})
 	if err != nil {
 		return nil, err
 	}
-	s := &temporalService{port: port}
-	argv := []string{cli, "server", "start-dev", "--ip", "127.0.0.1", "--port", strconv.Itoa(port), "--headless",
-		"--db-filename", filepath.Join(dir, "temporal.db"), "--log-level", "warn",
-		// The flags `make run` uses (internal/temporaldev, ARCHITECTURE.md).
-		"--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal",
-		"--dynamic-config-value", "history.transferProcessorMaxPollRPS=1000",
-		"--dynamic-config-value", "history.visibilityProcessorMaxPollRPS=1000",
-		"--dynamic-config-value", "matching.numTaskqueueReadPartitions=1",
-		"--dynamic-config-value", "matching.numTaskqueueWritePartitions=1",
-	}
-	for _, a := range workflows.SearchAttributes {
-		argv = append(argv, "--search-attribute", a+"=Keyword")
-	}
-	s.p = &proc{name: "temporal", dir: dir, logPath: filepath.Join(dir, "temporal.log"), onExit: onExit,
-		env: cleanEnv(), argv: argv}
-	return s, nil
+	return &temporalService{srv: srv}, nil
 }
 
-func (s *temporalService) name() string    { return "temporal" }
-func (s *temporalService) process() *proc  { return s.p }
-func (s *temporalService) address() string { return fmt.Sprintf("127.0.0.1:%d", s.port) }
+func (s *temporalService) name() string                    { return "temporal" }
+func (s *temporalService) owns(p *proc.Proc) bool          { return slices.Contains(s.srv.Processes(), p) }
+func (s *temporalService) address() string                 { return s.srv.Address() }
+func (s *temporalService) start(ctx context.Context) error { return s.srv.Start(ctx) }
+func (s *temporalService) crash() error                    { return s.stop(syscall.SIGKILL, 5*time.Second) }
+func (s *temporalService) stopGracefully() error           { return s.stop(syscall.SIGTERM, 15*time.Second) }
 
-func (s *temporalService) start(ctx context.Context) error {
-	if err := s.p.start(); err != nil {
-		return err
+func (s *temporalService) stop(sig syscall.Signal, grace time.Duration) error {
+	var errs []error
+	for _, p := range s.srv.Processes() {
+		errs = append(errs, p.Stop(sig, grace))
 	}
-	return waitReady(ctx, s.p, 90*time.Second, func(ctx context.Context) error {
-		return temporaldev.CheckHealth(ctx, s.address(), "default")
-	})
-}
-
-func (s *temporalService) crash() error          { return s.p.stop(syscall.SIGKILL, 5*time.Second) }
-func (s *temporalService) stopGracefully() error { return s.p.stop(syscall.SIGTERM, 15*time.Second) }
-
-// freePorts returns n distinct TCP ports of 127.0.0.1 that were free a
-// moment ago.
-func freePorts(n int) ([]int, error) {
-	seen := map[int]bool{}
-	var out []int
-	for len(out) < n {
-		p, err := temporaldev.FreePort()
-		if err != nil {
-			return nil, err
-		}
-		if !seen[p] {
-			seen[p] = true
-			out = append(out, p)
-		}
-	}
-	return out, nil
-}
-
-// commandOutput runs a short command, for the machine description.
-func commandOutput(name string, args ...string) string {
-	out, err := exec.Command(name, args...).Output() // #nosec G204 -- fixed commands
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(string(out))
+	return errors.Join(errs...)
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/bankcore/bank/bank"
+	"github.com/bankcore/bank/internal/testsvc"
 )
 
 // The workload: funded customers, clients sending random transfers (and an
@@ -154,7 +155,7 @@ type Workload struct {
 }
 
 func newWorkload(opts WorkloadOptions, apis []string, seed uint64, events *eventLog) *Workload {
-	return &Workload{opts: opts, apis: apis, seed: seed, runID: randomHex(3), events: events,
+	return &Workload{opts: opts, apis: apis, seed: seed, runID: testsvc.Suffix()[:6], events: events,
 		observed: map[int64]observedEntry{}, stop: make(chan struct{}), maxByAcct: map[string]bank.Money{}}
 }
 
@@ -201,9 +202,7 @@ func (w *Workload) send(ctx context.Context, hc *http.Client, api int, method, p
 	if key != "" {
 		req.Header.Set("Idempotency-Key", key)
 	}
-	w.stats.requests.Add(1)
-	resp, err := hc.Do(req)
-	if err != nil {
+	failed := func(err error) reply {
 		r := reply{err: err, timeout: errors.Is(err, context.DeadlineExceeded) || isTimeout(err)}
 		if r.timeout {
 			w.stats.timeouts.Add(1)
@@ -212,16 +211,15 @@ func (w *Workload) send(ctx context.Context, hc *http.Client, api int, method, p
 		}
 		return r
 	}
+	w.stats.requests.Add(1)
+	resp, err := hc.Do(req)
+	if err != nil {
+		return failed(err)
+	}
 	defer func() { _ = resp.Body.Close() }()
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {
-		r := reply{err: err, timeout: errors.Is(err, context.DeadlineExceeded) || isTimeout(err)}
-		if r.timeout {
-			w.stats.timeouts.Add(1)
-		} else {
-			w.stats.connErrors.Add(1)
-		}
-		return r
+		return failed(err)
 	}
 	w.stats.status(resp.StatusCode)
 	return reply{status: resp.StatusCode, body: raw, header: resp.Header}

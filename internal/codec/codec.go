@@ -7,9 +7,10 @@ import (
 	"go.temporal.io/sdk/converter"
 )
 
-// MaxRequestBytes caps a codec-server request body: generous next to Temporal's 2 MB payload limit,
-// since the UI batches the payloads of one event.
-const MaxRequestBytes = 16 << 20
+// MaxRequestBytes caps a codec-server request body: the UI sends the payloads of one event, and
+// Temporal refuses a payload blob over 2 MB, about 2.7 MB as base64 in JSON. The API refuses larger
+// bodies before they get here (api.MaxCodecBodyBytes); this is the handler's own backstop.
+const MaxRequestBytes = 3 << 20
 
 // Codec is the payload codec behind the codec server, for the Temporal Web UI and CLI. It is not part
 // of the worker's data converter: workers seal per value with [NewDataConverter], while the codec works

@@ -1,10 +1,12 @@
 // Package config reads the one Config struct from the environment, once, at
-// start-up. Every setting has a working local default; defaults that are
-// secrets are reported by DevDefaults so main can warn loudly.
+// start-up. Every setting has a working local default except the secrets:
+// those have published development values only under BANK_ENV=development
+// (see CheckSecrets), and DevDefaults names the ones in use so main can warn.
 package config
 
 import (
 	"fmt"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -13,47 +15,66 @@ import (
 
 // Config is every setting of every process.
 type Config struct {
-	DatabaseURL        string
-	AuthDatabaseURL    string // AUTH_DATABASE_URL, default DatabaseURL
-	LedgerDatabaseURL  string // LEDGER_DATABASE_URL, default DatabaseURL
-	NotifyDatabaseURL  string // NOTIFY_DATABASE_URL, default DatabaseURL
-	RabbitMQURL        string
-	EventsExchange     string // BANK_EVENTS_EXCHANGE, default bank.events
-	NotifierQueue      string // BANK_NOTIFIER_QUEUE, default bank.notifier
-	RedisURL           string
-	RedisPrefix        string // BANK_REDIS_PREFIX, default "" (channels notify:<user id>)
-	TemporalAddress    string
-	TemporalNamespace  string
-	HTTPAddr           string
-	MetricsAddr        string // METRICS_ADDR for the workers, default :9090
-	JWTSecret          string
-	JWTTTL             time.Duration
-	PayloadKey         string
-	IdentityKey        string // IDENTITY_KEY: HMAC key for KYC numbers and registration fingerprints
-	BcryptCost         int
-	RateRegister       int // registrations per minute per client address; 0 = off
-	RateLoginFailures  int // failed logins per minute per email and per address; 0 = off
-	KYCTimeout         time.Duration
-	RegistrationWait   time.Duration // how long POST /auth/register waits before 202
-	TransferWait       time.Duration // how long POST /transfers waits before 202
-	OperatorEmail      string
-	OperatorPassword   string
-	TrustForwardedFor  bool // BANK_TRUST_PROXY: take the client address from X-Forwarded-For
-	Pprof              bool // BANK_PPROF: serve /debug/pprof/ on METRICS_ADDR (profiling under load)
-	ShutdownTimeout    time.Duration
-	DatabaseMaxConns   int32
-	WorkerConcurrency  int
-	MaxInFlight        int // BANK_MAX_INFLIGHT: requests one API instance works on at once; 0 = no limit
-	UICodecCORSOrigins []string
+	DatabaseURL       string
+	RabbitMQURL       string
+	EventsExchange    string // BANK_EVENTS_EXCHANGE, default bank.events
+	NotifierQueue     string // BANK_NOTIFIER_QUEUE, default bank.notifier
+	RedisURL          string
+	RedisPrefix       string // BANK_REDIS_PREFIX, default "" (channels notify:<user id>)
+	TemporalAddress   string
+	TemporalNamespace string
+	HTTPAddr          string
+	MetricsAddr       string // METRICS_ADDR: /metrics of every role, default :9090
+	// MetricsOnAPI also serves /metrics on HTTP_ADDR (BANK_METRICS_ON_API),
+	// as before it moved to METRICS_ADDR: only behind a proxy that blocks it.
+	MetricsOnAPI bool
+	// Env is BANK_ENV: "development" allows the published development
+	// secrets; anything else ("" or "production") refuses them.
+	Env               string
+	JWTSecret         string
+	JWTTTL            time.Duration
+	PayloadKey        string
+	IdentityKey       string // IDENTITY_KEY: HMAC key for KYC numbers and registration fingerprints
+	BcryptCost        int
+	RateRegister      int // registrations per minute per client address; 0 = off
+	RateLoginFailures int // failed logins per minute per email and per (address, email); 0 = off
+	// RateLoginAddressFailures is the per-address ceiling of failed logins
+	// per minute over all emails (BANK_RATE_LOGIN_ADDRESS_FAILURES); 0 = off.
+	RateLoginAddressFailures int
+	RateNameEnquiry          int // BANK_RATE_NAME_ENQUIRY: name enquiries per minute per caller; 0 = off
+	KYCTimeout               time.Duration
+	RegistrationWait         time.Duration // how long POST /auth/register waits before 202
+	TransferWait             time.Duration // how long POST /transfers waits before 202
+	OperatorEmail            string
+	OperatorPassword         string
+	TrustForwardedFor        bool // BANK_TRUST_PROXY: take the client address from X-Forwarded-For
+	Pprof                    bool // BANK_PPROF: serve /debug/pprof/ on METRICS_ADDR (profiling under load)
+	ShutdownTimeout          time.Duration
+	DatabaseMaxConns         int32
+	WorkerConcurrency        int
+	MaxInFlight              int // BANK_MAX_INFLIGHT: requests one API instance works on at once; 0 = no limit
+	UICodecCORSOrigins       []string
+	// TemporalUIURL is the Temporal Web UI the console links each transfer's
+	// workflow to (BANK_TEMPORAL_UI_URL); an absolute http(s) URL.
+	TemporalUIURL string
 }
 
-// Dev defaults, public on purpose (the contract names them). Each one that
-// is a secret triggers a loud warning at start-up.
+// Dev defaults, public on purpose (the contract names them). The secrets
+// among them are used only under BANK_ENV=development, with a loud warning;
+// anywhere else a process that needs one refuses to start (CheckSecrets).
 const (
-	DevJWTSecret        = "dev-only-jwt-secret-change-me-0123456789" //nolint:gosec // a documented dev default
-	DevIdentityKey      = "dev-only-identity-key-change-me-0123456789"
+	DevJWTSecret   = "dev-only-jwt-secret-change-me-0123456789" //nolint:gosec // a documented dev default
+	DevIdentityKey = "dev-only-identity-key-change-me-0123456789"
+	// DevPayloadKey is codec.DevKeyring as a PAYLOAD_KEY value.
+	DevPayloadKey       = "dev:REVWLU9OTFktcGF5bG9hZC1rZXktbm90LXNlY3JldCE=" //nolint:gosec // a documented dev default
 	DevOperatorEmail    = "operator@bank.local"
 	DevOperatorPassword = "operator-dev-password" //nolint:gosec // a documented dev default
+
+	// EnvDevelopment is the BANK_ENV value that allows the published
+	// development secrets.
+	EnvDevelopment = "development"
+	// EnvProduction is BANK_ENV's other value; unset means the same.
+	EnvProduction = "production"
 )
 
 // FromEnv reads the configuration from the process environment.
@@ -73,28 +94,32 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 		TemporalNamespace: r.str("TEMPORAL_NAMESPACE", "default"),
 		HTTPAddr:          r.str("HTTP_ADDR", ":8080"),
 		MetricsAddr:       r.str("METRICS_ADDR", ":9090"),
-		JWTSecret:         r.str("JWT_SECRET", DevJWTSecret),
+		MetricsOnAPI:      r.boolean("BANK_METRICS_ON_API", false),
+		Env:               r.str("BANK_ENV", ""),
+		JWTSecret:         r.str("JWT_SECRET", ""),
 		JWTTTL:            r.duration("JWT_TTL", time.Hour),
 		PayloadKey:        r.str("PAYLOAD_KEY", ""),
-		IdentityKey:       r.str("IDENTITY_KEY", DevIdentityKey),
+		IdentityKey:       r.str("IDENTITY_KEY", ""),
 		BcryptCost:        r.integer("BCRYPT_COST", 12),
 		RateRegister:      r.integer("BANK_RATE_REGISTER", 10),
 		RateLoginFailures: r.integer("BANK_RATE_LOGIN_FAILURES", 5),
-		KYCTimeout:        r.duration("KYC_TIMEOUT", 2*time.Second),
-		RegistrationWait:  r.duration("BANK_REGISTRATION_WAIT", 5*time.Second),
-		TransferWait:      r.duration("BANK_TRANSFER_WAIT", 5*time.Second),
-		OperatorEmail:     r.str("BANK_OPERATOR_EMAIL", DevOperatorEmail),
-		OperatorPassword:  r.str("BANK_OPERATOR_PASSWORD", DevOperatorPassword),
-		TrustForwardedFor: r.boolean("BANK_TRUST_PROXY", false),
-		Pprof:             r.boolean("BANK_PPROF", false),
-		ShutdownTimeout:   r.duration("SHUTDOWN_TIMEOUT", 15*time.Second),
-		DatabaseMaxConns:  int32(r.integer("DATABASE_MAX_CONNS", 20)),
-		WorkerConcurrency: r.integer("WORKER_CONCURRENCY", 64),
-		MaxInFlight:       r.integer("BANK_MAX_INFLIGHT", 256),
+		// High enough for an office or a mobile carrier's NAT, low enough
+		// that one address cannot try passwords across many accounts.
+		RateLoginAddressFailures: r.integer("BANK_RATE_LOGIN_ADDRESS_FAILURES", 100),
+		RateNameEnquiry:          r.integer("BANK_RATE_NAME_ENQUIRY", 30),
+		KYCTimeout:               r.duration("KYC_TIMEOUT", 2*time.Second),
+		RegistrationWait:         r.duration("BANK_REGISTRATION_WAIT", 5*time.Second),
+		TransferWait:             r.duration("BANK_TRANSFER_WAIT", 5*time.Second),
+		OperatorEmail:            r.str("BANK_OPERATOR_EMAIL", DevOperatorEmail),
+		OperatorPassword:         r.str("BANK_OPERATOR_PASSWORD", DevOperatorPassword),
+		TrustForwardedFor:        r.boolean("BANK_TRUST_PROXY", false),
+		Pprof:                    r.boolean("BANK_PPROF", false),
+		ShutdownTimeout:          r.duration("SHUTDOWN_TIMEOUT", 15*time.Second),
+		DatabaseMaxConns:         int32(r.integer("DATABASE_MAX_CONNS", 20)),
+		WorkerConcurrency:        r.integer("WORKER_CONCURRENCY", 64),
+		MaxInFlight:              r.integer("BANK_MAX_INFLIGHT", 256),
 	}
-	c.AuthDatabaseURL = r.str("AUTH_DATABASE_URL", c.DatabaseURL)
-	c.LedgerDatabaseURL = r.str("LEDGER_DATABASE_URL", c.DatabaseURL)
-	c.NotifyDatabaseURL = r.str("NOTIFY_DATABASE_URL", c.DatabaseURL)
+	c.TemporalUIURL = strings.TrimRight(r.str("BANK_TEMPORAL_UI_URL", "http://localhost:8233"), "/")
 	c.UICodecCORSOrigins = strings.Split(r.str("BANK_CODEC_CORS_ORIGINS", "http://localhost:8233,http://127.0.0.1:8233"), ",")
 	if r.err != nil {
 		return Config{}, r.err
@@ -102,29 +127,56 @@ func FromLookup(lookup func(string) (string, bool)) (Config, error) {
 	if c.BcryptCost < 4 || c.BcryptCost > 31 {
 		return Config{}, fmt.Errorf("BCRYPT_COST must be between 4 and 31, got %d", c.BcryptCost)
 	}
-	if len(c.JWTSecret) < 32 {
+	switch c.Env {
+	case "", EnvProduction:
+	case EnvDevelopment:
+		// The published values, so `bank all` runs on a laptop with nothing
+		// set; DevDefaults names them for the start-up warning.
+		if c.JWTSecret == "" {
+			c.JWTSecret = DevJWTSecret
+		}
+		if c.IdentityKey == "" {
+			c.IdentityKey = DevIdentityKey
+		}
+		if c.PayloadKey == "" {
+			c.PayloadKey = DevPayloadKey
+		}
+	default:
+		return Config{}, fmt.Errorf("BANK_ENV must be %q or %q (or unset, which means %s), got %q",
+			EnvProduction, EnvDevelopment, EnvProduction, c.Env)
+	}
+	if c.JWTSecret != "" && len(c.JWTSecret) < 32 {
 		return Config{}, fmt.Errorf("JWT_SECRET must be at least 32 bytes")
 	}
-	if c.RateRegister < 0 || c.RateLoginFailures < 0 || c.MaxInFlight < 0 {
+	if c.RateRegister < 0 || c.RateLoginFailures < 0 || c.RateLoginAddressFailures < 0 || c.RateNameEnquiry < 0 || c.MaxInFlight < 0 {
 		return Config{}, fmt.Errorf("rate limits must be >= 0 (0 turns one off)")
+	}
+	// The console puts this URL in links; only a web address may go there
+	// (never javascript: or a relative path).
+	if u, err := url.Parse(c.TemporalUIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return Config{}, fmt.Errorf("BANK_TEMPORAL_UI_URL must be an absolute http(s) URL, got %q", c.TemporalUIURL)
 	}
 	return c, nil
 }
 
-// DevDefaults names the secret settings still at their development default.
+// DevDefaults names the secret settings that are unset or hold a published
+// development value.
 func (c Config) DevDefaults() []string {
 	var out []string
-	if c.JWTSecret == DevJWTSecret {
+	if c.JWTSecret == "" || c.JWTSecret == DevJWTSecret {
 		out = append(out, "JWT_SECRET")
 	}
-	if c.IdentityKey == DevIdentityKey {
+	if c.IdentityKey == "" || c.IdentityKey == DevIdentityKey {
 		out = append(out, "IDENTITY_KEY")
 	}
-	if c.PayloadKey == "" {
+	if c.PayloadKey == "" || holdsDevPayloadKey(c.PayloadKey) {
 		out = append(out, "PAYLOAD_KEY")
 	}
 	return out
 }
+
+// Development reports BANK_ENV=development.
+func (c Config) Development() bool { return c.Env == EnvDevelopment }
 
 type reader struct {
 	lookup func(string) (string, bool)

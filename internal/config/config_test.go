@@ -38,9 +38,6 @@ func TestDefaultsMatchTheContract(t *testing.T) {
 	if c.BcryptCost != 12 || c.RateRegister <= 0 || c.RateLoginFailures <= 0 {
 		t.Errorf("bcrypt cost %d, rate limits %d/%d: want 12 and safe non-zero limits", c.BcryptCost, c.RateRegister, c.RateLoginFailures)
 	}
-	if c.AuthDatabaseURL != c.DatabaseURL || c.LedgerDatabaseURL != c.DatabaseURL || c.NotifyDatabaseURL != c.DatabaseURL {
-		t.Error("per-schema database URLs must default to DATABASE_URL")
-	}
 	// Every secret is at its dev default, and each one is reported.
 	if got := c.DevDefaults(); !slices.Equal(got, []string{"JWT_SECRET", "IDENTITY_KEY", "PAYLOAD_KEY"}) {
 		t.Errorf("DevDefaults = %v", got)
@@ -80,5 +77,35 @@ func TestInvalidSettingsAreRefused(t *testing.T) {
 				t.Fatalf("FromLookup(%v) accepted it", env)
 			}
 		})
+	}
+}
+
+func TestNameEnquiryRateAndTemporalUI(t *testing.T) {
+	c, err := FromLookup(lookup(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RateNameEnquiry != 30 || c.TemporalUIURL != "http://localhost:8233" {
+		t.Errorf("defaults: BANK_RATE_NAME_ENQUIRY %d, BANK_TEMPORAL_UI_URL %q; want 30 and http://localhost:8233",
+			c.RateNameEnquiry, c.TemporalUIURL)
+	}
+	c, err = FromLookup(lookup(map[string]string{
+		"BANK_RATE_NAME_ENQUIRY": "0", "BANK_TEMPORAL_UI_URL": "https://temporal.bank.example/",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RateNameEnquiry != 0 || c.TemporalUIURL != "https://temporal.bank.example" {
+		t.Errorf("overrides: %d %q", c.RateNameEnquiry, c.TemporalUIURL)
+	}
+	for _, bad := range []map[string]string{
+		{"BANK_RATE_NAME_ENQUIRY": "-1"},
+		{"BANK_TEMPORAL_UI_URL": "javascript:alert(1)"},
+		{"BANK_TEMPORAL_UI_URL": "/relative"},
+		{"BANK_TEMPORAL_UI_URL": "ftp://host"},
+	} {
+		if _, err := FromLookup(lookup(bad)); err == nil {
+			t.Errorf("FromLookup(%v) accepted it", bad)
+		}
 	}
 }

@@ -51,7 +51,7 @@ func TestTransferAnsweredAsSoonAsMoneyMoved(t *testing.T) {
 	// instance A; the transfer through B waited on its workflow.
 	counts := func(url string) (handoff, workflow float64) {
 		t.Helper()
-		resp, err := http.Get(url + "/metrics") // #nosec G107 -- the test stack's own listener
+		resp, err := http.Get(url) // #nosec G107 -- the test stack's own listener
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -63,10 +63,10 @@ func TestTransferAnsweredAsSoonAsMoneyMoved(t *testing.T) {
 	}
 	// A posting slower than the grace (a cold first one on a loaded
 	// machine) may be answered by the workflow: allow one.
-	if h, w := counts(st.URL); h+w != 5 || h < 4 {
+	if h, w := counts(st.MetricsURL); h+w != 5 || h < 4 {
 		t.Errorf("instance A (API + worker): %v handed over, %v waited on the workflow; want 5 answers, at least 4 handed over", h, w)
 	}
-	if h, w := counts(apiOnly.URL); h != 0 || w != 1 {
+	if h, w := counts(apiOnly.MetricsURL); h != 0 || w != 1 {
 		t.Errorf("instance B (API only): %v handed over, %v waited on the workflow; want 0 and 1", h, w)
 	}
 }

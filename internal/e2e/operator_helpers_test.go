@@ -127,6 +127,7 @@ func balance(t *testing.T, c *testenv.Client, account string) string {
 
 type entryBody struct {
 	ID                  string `json:"id"`
+	Kind                string `json:"kind"`
 	TransferReference   string `json:"transfer_reference"`
 	Direction           string `json:"direction"`
 	Amount              string `json:"amount"`

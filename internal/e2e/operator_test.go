@@ -471,7 +471,10 @@ func TestMetricsOnAPIAndWorkers(t *testing.T) {
 		{"temporal_workflow_task_execution_latency_seconds_count", map[string]string{"workflow_type": "Transfer"}},
 		{"temporal_worker_task_slots_available", map[string]string{"task_queue": workflows.QueueTransfers}},
 	}
-	for _, src := range []struct{ name, url string }{{"API", st.URL + "/metrics"}, {"METRICS_ADDR", st.MetricsURL}} {
+	// The API's metrics are served with the workers' on METRICS_ADDR, the
+	// internal port (issue 15): the public port answers 404.
+	wantProblem(t, st.Client(t).Do("GET", "/metrics", nil), 404, "NOT_FOUND")
+	for _, src := range []struct{ name, url string }{{"METRICS_ADDR", st.MetricsURL}} {
 		var body string
 		var missing []string
 		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(250 * time.Millisecond) {

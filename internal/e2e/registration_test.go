@@ -338,7 +338,10 @@ func TestLoginTimingDoesNotRevealEmails(t *testing.T) {
 }
 
 func TestLoginRateLimited(t *testing.T) {
-	st := testenv.NewStack(t, testenv.StackOptions{Env: map[string]string{"BANK_RATE_LOGIN_FAILURES": "3"}})
+	// The address ceiling as low as the per-email limit, so "one client
+	// spraying emails" below trips it (its default is 100).
+	st := testenv.NewStack(t, testenv.StackOptions{Env: map[string]string{
+		"BANK_RATE_LOGIN_FAILURES": "3", "BANK_RATE_LOGIN_ADDRESS_FAILURES": "3"}})
 	reg := newRegistration()
 	if r := st.Client(t).Do("POST", "/auth/register", reg); r.Status != 201 {
 		t.Fatalf("register: %d %s", r.Status, r.Body)

@@ -460,10 +460,10 @@ func TestTransactions(t *testing.T) {
 	wantTransfer(t, send(alice, t3, transferReq(a, b, "0.5", "third")), 201)
 
 	want := []entryBody{
-		{TransferReference: t3, Direction: "DEBIT", Amount: "0.50", BalanceAfter: "929.50", CounterpartyAccount: b, Narration: "third"},
-		{TransferReference: t2, Direction: "CREDIT", Amount: "30.00", BalanceAfter: "930.00", CounterpartyAccount: b, Narration: "second"},
-		{TransferReference: t1, Direction: "DEBIT", Amount: "100.00", BalanceAfter: "900.00", CounterpartyAccount: b, Narration: "first"},
-		{TransferReference: dep.Reference, Direction: "CREDIT", Amount: "1000.00", BalanceAfter: "1000.00", CounterpartyAccount: "0000000000", Narration: "funding"},
+		{Kind: "TRANSFER", TransferReference: t3, Direction: "DEBIT", Amount: "0.50", BalanceAfter: "929.50", CounterpartyAccount: b, Narration: "third"},
+		{Kind: "TRANSFER", TransferReference: t2, Direction: "CREDIT", Amount: "30.00", BalanceAfter: "930.00", CounterpartyAccount: b, Narration: "second"},
+		{Kind: "TRANSFER", TransferReference: t1, Direction: "DEBIT", Amount: "100.00", BalanceAfter: "900.00", CounterpartyAccount: b, Narration: "first"},
+		{Kind: "DEPOSIT", TransferReference: dep.Reference, Direction: "CREDIT", Amount: "1000.00", BalanceAfter: "1000.00", CounterpartyAccount: "0000000000", Narration: "funding"},
 	}
 	check := func(name string, got []entryBody) {
 		t.Helper()

@@ -155,11 +155,13 @@ func (l *Ledger) decide(ctx context.Context, id uuid.UUID, d bank.Decision) (ban
 		}
 
 		// Read under the locks: a decision that got them first has
-		// committed by now, and this read sees it.
+		// committed by now, and this read sees it. The clock too is read
+		// under them, as a posting's is (clockSQL).
 		var acceptedDay *time.Time
 		var fromID, toID int64
-		t, err := scanTransfer(tx.QueryRow(ctx, `SELECT `+transferColumns+`, t.accepted_day, t.from_account_id, t.to_account_id`+
-			transferJoins+` WHERE t.id = $1`, id), &acceptedDay, &fromID, &toID)
+		var lockedAt time.Time
+		t, err := scanTransfer(tx.QueryRow(ctx, `SELECT `+transferColumns+`, t.accepted_day, t.from_account_id, t.to_account_id,
+			clock_timestamp()`+transferJoins+` WHERE t.id = $1`, id), &acceptedDay, &fromID, &toID, &lockedAt)
 		if err != nil {
 			return fmt.Errorf("read transfer: %w", err)
 		}
@@ -168,7 +170,7 @@ func (l *Ledger) decide(ctx context.Context, id uuid.UUID, d bank.Decision) (ban
 		if t.Approval != nil {
 			held.Approval, held.DecisionID, held.ExpiresAt = t.Approval.Status, t.Approval.DecisionID, t.Approval.ExpiresAt
 		}
-		now := l.clock()
+		now := l.instant(lockedAt)
 		v, err := bank.Decide(held, d, to.party, now)
 		if err != nil {
 			return err

@@ -42,11 +42,23 @@ type lockedAccount struct {
 const lockSQL = `SELECT id, account_number, owner_id, kind = 'system', tier, balance, on_hold, debit_day, debit_used
 	FROM ledger.accounts WHERE account_number IN ($1, $2) ORDER BY id FOR UPDATE`
 
+// clockSQL reads a posting's instant once lockSQL has returned, so under
+// both row locks, not at BEGIN (now()): a posting that began first but
+// locked second would otherwise carry an earlier time than the entry
+// before it in its account's balance_after chain, and "the balance at a
+// time" and statements (which read entries by time) would no longer follow
+// the chain. Under the lock, each account's entries are stamped in the
+// order they are chained. The same instant gives the Lagos day the
+// transfer counts against and a hold's deadline (a test's clock,
+// WithClock, replaces it).
+const clockSQL = `SELECT clock_timestamp()`
+
 // writeSQL writes the transfer row with its status and, only when the row
 // was inserted (the key was free), what that status needs, in one
 // statement: COMPLETED writes both balances, the sender's daily counter
 // and both entries; PENDING_APPROVAL the sender's on_hold and counter and
-// the hold; FAILED nothing more. On a taken key it writes nothing.
+// the hold; FAILED nothing more. On a taken key it writes nothing. Its
+// time ($13, and $14 unless held) is clockSQL's.
 const writeSQL = `
 	WITH t AS (
 		INSERT INTO ledger.transfers (id, kind, key_owner, reference, request_hash, from_account_id, to_account_id,
@@ -112,10 +124,11 @@ func (l *Ledger) post(ctx context.Context, req bank.TransferRequest) (bank.Trans
 		}
 	}()
 
-	// Round trip 1: begin and lock.
+	// Round trip 1: begin, lock, and the time under the locks.
 	b := &pgx.Batch{}
 	b.Queue("begin")
 	b.Queue(lockSQL, req.FromAccount, req.ToAccount)
+	b.Queue(clockSQL)
 	br := conn.SendBatch(ctx, b)
 	if _, err := br.Exec(); err != nil {
 		_ = br.Close()
@@ -123,6 +136,12 @@ func (l *Ledger) post(ctx context.Context, req bank.TransferRequest) (bank.Trans
 	}
 	inTx = true
 	from, to, err := scanLocked(br, req.FromAccount, req.ToAccount)
+	var locked time.Time
+	if err == nil {
+		if err = br.QueryRow().Scan(&locked); err != nil {
+			err = fmt.Errorf("read clock: %w", err)
+		}
+	}
 	if cerr := br.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("lock accounts: %w", cerr)
 	}
@@ -138,7 +157,7 @@ func (l *Ledger) post(ctx context.Context, req bank.TransferRequest) (bank.Trans
 		return bank.Transfer{}, errors.New("deposits come from the system account")
 	}
 
-	now := l.clock()
+	now := l.instant(locked)
 	p := l.plan(req, from, to, now)
 	t := bank.Transfer{
 		ID: uuid.NewString(), Kind: req.Kind, KeyOwner: req.KeyOwner, Reference: req.Reference,
@@ -301,7 +320,7 @@ func (l *Ledger) Entries(ctx context.Context, accountNumber string, limit int, b
 		return nil, 0, bank.Invalid("limit", "must be at least 1")
 	}
 	rows, err := l.pool.Query(ctx, `
-		SELECT e.id, t.reference, e.direction, e.amount, e.balance_after, ca.account_number, t.narration, e.created_at
+		SELECT e.id, t.kind, t.reference, e.direction, e.amount, e.balance_after, ca.account_number, t.narration, e.created_at
 		FROM ledger.accounts a
 		JOIN ledger.entries e ON e.account_id = a.id
 		JOIN ledger.transfers t ON t.id = e.transfer_id
@@ -315,7 +334,7 @@ func (l *Ledger) Entries(ctx context.Context, accountNumber string, limit int, b
 	}
 	entries, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (bank.Entry, error) {
 		var e bank.Entry
-		err := r.Scan(&e.ID, &e.TransferReference, &e.Direction, &e.Amount, &e.BalanceAfter, &e.CounterpartyAccount, &e.Narration, &e.CreatedAt)
+		err := r.Scan(&e.ID, &e.Kind, &e.TransferReference, &e.Direction, &e.Amount, &e.BalanceAfter, &e.CounterpartyAccount, &e.Narration, &e.CreatedAt)
 		return e, err
 	})
 	if err != nil {

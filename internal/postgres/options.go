@@ -10,11 +10,13 @@ import (
 type Option func(*settings)
 
 type settings struct {
-	// now is the clock: the instant a posting or a decision happens at
-	// (its created_at, completed_at, decided_at, a hold's expiry) and so the
-	// Lagos day it counts against, and the day daily_debit_used is read
-	// for. One reading per posting, so its timestamps and its day never
-	// disagree.
+	// now, when set (tests), replaces the database's clock: the instant a
+	// posting or a decision happens at (its created_at, completed_at,
+	// decided_at, a hold's expiry) and so the Lagos day it counts against,
+	// and the day daily_debit_used is read for. Unset, a posting's instant
+	// is PostgreSQL's clock read under its row locks (clockSQL), and reads
+	// take time.Now for today. One reading per posting, so its timestamps
+	// and its day never disagree.
 	now func() time.Time
 	// Transfers at or above approvalThreshold wait for an operator (0:
 	// none do); a held transfer expires approvalTimeout after acceptance.
@@ -22,8 +24,9 @@ type settings struct {
 	approvalTimeout   time.Duration
 }
 
-// WithClock replaces time.Now as the stores' clock, so tests can cross
-// Lagos midnight or an approval deadline.
+// WithClock replaces the stores' clock (PostgreSQL's under the locks for
+// postings and decisions, time.Now for reads), so tests can cross Lagos
+// midnight or an approval deadline.
 func WithClock(now func() time.Time) Option { return func(s *settings) { s.now = now } }
 
 // WithApproval holds transfers of threshold or more for approval, expiring
@@ -39,16 +42,28 @@ func WithApproval(threshold bank.Money, timeout time.Duration) Option {
 }
 
 func newSettings(opts []Option) settings {
-	s := settings{now: time.Now, approvalTimeout: bank.DefaultApprovalTimeout}
+	s := settings{approvalTimeout: bank.DefaultApprovalTimeout}
 	for _, o := range opts {
 		o(&s)
 	}
 	return s
 }
 
-// clock reads the clock once, at the precision PostgreSQL keeps, so what a
-// posting returns equals what a later read of it returns.
-func (s settings) clock() time.Time { return s.now().Truncate(time.Microsecond) }
+// instant is a posting's or a decision's time: the test clock's reading
+// when there is one (at the precision PostgreSQL keeps, so what a posting
+// returns equals what a later read of it returns), else locked, the
+// database's clock read under the locks.
+func (s settings) instant(locked time.Time) time.Time {
+	if s.now != nil {
+		return s.now().Truncate(time.Microsecond)
+	}
+	return locked
+}
 
-// today is the clock's Lagos day.
-func (s settings) today() bank.Day { return bank.LagosDay(s.now()) }
+// today is the Lagos day reads report daily_debit_used for.
+func (s settings) today() bank.Day {
+	if s.now != nil {
+		return bank.LagosDay(s.now())
+	}
+	return bank.LagosDay(time.Now())
+}

@@ -156,7 +156,7 @@ func TestTierChangesTableHoldsNoNumber(t *testing.T) {
 		t.Fatal(err)
 	}
 	// seq orders the change among the account's acceptances (the daily
-	// limit audit, migration 00006).
+	// limit audit, migration 00016).
 	want := []string{"account_id", "changed_by", "created_at", "evidence_type", "from_tier", "id", "request_id", "seq", "to_tier"}
 	if !slices.Equal(cols, want) {
 		t.Errorf("ledger.tier_changes columns = %v, want %v (who, when, evidence type; never the number)", cols, want)

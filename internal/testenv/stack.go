@@ -27,8 +27,8 @@ type Stack struct {
 	Config   config.Config
 	URL      string // http://127.0.0.1:<port>
 	Exchange string
-	// MetricsURL is the workers' and notifier's /metrics listener
-	// (METRICS_ADDR), http://127.0.0.1:<port>/metrics.
+	// MetricsURL is the /metrics listener (METRICS_ADDR),
+	// http://127.0.0.1:<port>/metrics.
 	MetricsURL string
 }
 
@@ -87,7 +87,6 @@ func SharedStack(t testing.TB) *Stack {
 }
 
 func startStack(opts StackOptions, logOut io.Writer) (_ *Stack, stop func() error, err error) {
-	s := Suffix()
 	dsn, drop, err := testsvc.CreateDatabase()
 	if err != nil {
 		return nil, nil, err
@@ -103,28 +102,12 @@ func startStack(opts StackOptions, logOut io.Writer) (_ *Stack, stop func() erro
 	if err != nil {
 		return nil, nil, err
 	}
-	env := map[string]string{
-		"TEMPORAL_NAMESPACE":       namespace,
-		"DATABASE_URL":             dsn,
-		"RABBITMQ_URL":             RabbitMQURL,
-		"BANK_EVENTS_EXCHANGE":     "bank.events.test-" + s,
-		"BANK_NOTIFIER_QUEUE":      "bank.notifier.test-" + s,
-		"REDIS_URL":                RedisURL,
-		"BANK_REDIS_PREFIX":        "test-" + s + ":",
-		"TEMPORAL_ADDRESS":         opts.TemporalAddress,
-		"HTTP_ADDR":                "127.0.0.1:0",
-		"METRICS_ADDR":             "127.0.0.1:0",
-		"JWT_SECRET":               testsvc.RandomKey(),
-		"IDENTITY_KEY":             testsvc.RandomKey(),
-		"PAYLOAD_KEY":              "test:" + testsvc.RandomKey(),
-		"BCRYPT_COST":              "4",
-		"KYC_TIMEOUT":              "200ms",
-		"BANK_RATE_REGISTER":       "0",
-		"BANK_RATE_LOGIN_FAILURES": "0",
-		// Tests give every client its own address in X-Forwarded-For, so
-		// per-address limits of one test never trip another.
-		"BANK_TRUST_PROXY": "true",
-	}
+	env := testsvc.StackEnv("test", dsn, opts.TemporalAddress, namespace)
+	env["HTTP_ADDR"], env["METRICS_ADDR"] = "127.0.0.1:0", "127.0.0.1:0"
+	env["BCRYPT_COST"], env["KYC_TIMEOUT"] = "4", "200ms"
+	// Tests give every client its own address in X-Forwarded-For, so
+	// per-address limits of one test never trip another.
+	env["BANK_TRUST_PROXY"] = "true"
 	for k, v := range opts.Env {
 		env[k] = v
 	}
@@ -296,7 +279,8 @@ func (s *Stack) addAPI(t testing.TB, namespace string) *Stack {
 			t.Errorf("stop second API instance: %v", err)
 		}
 	})
-	return &Stack{App: a, Config: cfg, URL: "http://" + a.Addr(), Exchange: s.Exchange}
+	return &Stack{App: a, Config: cfg, URL: "http://" + a.Addr(), Exchange: s.Exchange,
+		MetricsURL: "http://" + a.MetricsAddr() + "/metrics"}
 }
 
 // WithBase returns a copy of c that talks to another instance.

@@ -7,7 +7,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/bankcore/bank/internal/temporaldev"
 	"github.com/bankcore/bank/internal/testsvc"
 )
 
@@ -26,11 +25,6 @@ func Database(t testing.TB) string { t.Helper(); return testsvc.Database(t) }
 
 // Temporal returns the package's shared Temporal dev server address.
 func Temporal(t testing.TB) string { t.Helper(); return testsvc.Temporal(t) }
-
-// StartTemporal starts a dev server of the caller's own.
-func StartTemporal(ctx context.Context) (*temporaldev.Server, error) {
-	return testsvc.StartTemporal(ctx)
-}
 
 // Namespace registers a fresh namespace with the bank's search attributes.
 func Namespace(ctx context.Context, address string) (string, error) {

@@ -17,6 +17,31 @@ func RandomKey() string {
 	return base64.StdEncoding.EncodeToString(b[:])
 }
 
+// StackEnv is the settings of a bank of its own on the shared services: its
+// database and Temporal namespace, an exchange, a queue and a Redis prefix
+// named "<kind>-<random suffix>", fresh secrets, and no limit on
+// registrations or failed logins (tests and load generators register many
+// users from one address). The caller adds what is particular to it.
+func StackEnv(kind, dsn, temporalAddress, namespace string) map[string]string {
+	s := kind + "-" + Suffix()
+	return map[string]string{
+		"DATABASE_URL":                     dsn,
+		"TEMPORAL_ADDRESS":                 temporalAddress,
+		"TEMPORAL_NAMESPACE":               namespace,
+		"RABBITMQ_URL":                     RabbitMQURL,
+		"BANK_EVENTS_EXCHANGE":             "bank.events." + s,
+		"BANK_NOTIFIER_QUEUE":              "bank.notifier." + s,
+		"REDIS_URL":                        RedisURL,
+		"BANK_REDIS_PREFIX":                s + ":",
+		"JWT_SECRET":                       RandomKey(),
+		"IDENTITY_KEY":                     RandomKey(),
+		"PAYLOAD_KEY":                      kind + ":" + RandomKey(),
+		"BANK_RATE_REGISTER":               "0",
+		"BANK_RATE_LOGIN_FAILURES":         "0",
+		"BANK_RATE_LOGIN_ADDRESS_FAILURES": "0",
+	}
+}
+
 // DeleteBrokerObjects removes the exchanges and queues a stack with cfg
 // declared (the notifier's queue, its dead-letter queue, the events
 // exchange and its dead-letter exchange). Best effort: a stack that never

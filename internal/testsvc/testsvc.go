@@ -22,8 +22,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/bankcore/bank/internal/localtemporal"
 	"github.com/bankcore/bank/internal/postgres"
-	"github.com/bankcore/bank/internal/temporaldev"
 	"github.com/bankcore/bank/workflows"
 )
 
@@ -105,7 +105,7 @@ var (
 	cleanups  []func() // run by Main after the package's tests, last first
 
 	temporalOnce sync.Once
-	temporalSrv  *temporaldev.Server
+	temporalSrv  *localtemporal.Server
 	temporalErr  error
 )
 
@@ -116,7 +116,10 @@ func Temporal(t testing.TB) string {
 	temporalOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 		defer cancel()
-		temporalSrv, temporalErr = StartTemporal(ctx)
+		temporalSrv, temporalErr = localtemporal.Start(ctx, localtemporal.Options{
+			Headless:         true,
+			SearchAttributes: workflows.SearchAttributes,
+		})
 	})
 	if temporalErr != nil {
 		t.Helper()
@@ -140,15 +143,6 @@ func Main(m *testing.M) {
 		}
 	}
 	os.Exit(code)
-}
-
-// StartTemporal starts a dev server of the caller's own on free ports, with
-// the bank's search attributes; the caller stops it.
-func StartTemporal(ctx context.Context) (*temporaldev.Server, error) {
-	return temporaldev.Start(ctx, temporaldev.Options{
-		Headless:         true,
-		SearchAttributes: workflows.SearchAttributes,
-	})
 }
 
 // AtPackageEnd registers f to run after the package's tests (by Main).
@@ -175,7 +169,7 @@ func Namespace(ctx context.Context, address string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("register namespace %s: %w", name, err)
 	}
-	if err := temporaldev.EnsureSearchAttributes(ctx, address, name, workflows.SearchAttributes); err != nil {
+	if err := localtemporal.EnsureSearchAttributes(ctx, address, name, workflows.SearchAttributes); err != nil {
 		return "", err
 	}
 	return name, nil

@@ -163,7 +163,7 @@ func (e *external) check(ctx context.Context, t *target) error {
 	if n.pid > 0 && n.pid == a.pid {
 		n = found{note: "the same process as bank A, counted there"}
 	}
-	t.probe = cpu.Probe{Pids: cpu.Pids{Server: srv.pid, BankA: a.pid, BankB: b.pid, Notifier: n.pid}}
+	t.probe = cpu.Probe{Pids: cpu.Procs{Server: nonzero(srv.pid), BankA: a.pid, BankB: b.pid, Notifier: n.pid}}
 	// PostgreSQL and RabbitMQ+Redis are read only when the bank runs on
 	// this machine (then so, as far as we know, do they).
 	if a.pid > 0 {
@@ -212,4 +212,12 @@ func dbHost(dsn string) string {
 		return ""
 	}
 	return u.Hostname()
+}
+
+// nonzero is pid as a list, empty for 0 (not found).
+func nonzero(pid int) []int {
+	if pid > 0 {
+		return []int{pid}
+	}
+	return nil
 }

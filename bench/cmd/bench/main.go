@@ -155,10 +155,10 @@ func main() {
 		def("notifier-events", func() { c.notifierEvents = 1000 })
 	}
 	var err error
-	if c.conc, err = ints(conc); err != nil {
+	if c.conc, err = loop.ParseConcurrencies(conc); err != nil {
 		fatal(fmt.Errorf("-conc: %w", err))
 	}
-	if c.storeConc, err = ints(storeConc); err != nil {
+	if c.storeConc, err = loop.ParseConcurrencies(storeConc); err != nil {
 		fatal(fmt.Errorf("-store-conc: %w", err))
 	}
 	c.modes = []string{"uniform", "hot"}
@@ -198,18 +198,6 @@ func main() {
 func fatal(err error) {
 	fmt.Fprintln(os.Stderr, "bench:", err)
 	os.Exit(1)
-}
-
-func ints(s string) ([]int, error) {
-	var out []int
-	for _, f := range strings.Split(s, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n < 1 {
-			return nil, fmt.Errorf("bad value %q", f)
-		}
-		out = append(out, n)
-	}
-	return out, nil
 }
 
 var t0 = time.Now()
@@ -326,7 +314,7 @@ func run(ctx context.Context, c config, command string, ext *external) (*report.
 			"LOG_LEVEL": "warn", "users": strconv.Itoa(c.users),
 		}
 		say("stack up: Temporal %s (pid %d), bank A %s (pid %d), bank B %s (pid %d), notifier (pid %d), database %s",
-			st.Server.Address(), st.Server.Pid(), st.URLA, st.A.Pid(), st.URLB, st.B.Pid(), st.N.Pid(), st.Database)
+			st.Server.Address(), st.Server.Pids(), st.URLA, st.A.Pid(), st.URLB, st.B.Pid(), st.N.Pid(), st.Database)
 	} else {
 		say("BANK_API_URL: instance A %s, instance B %s; starting nothing of the bank", t.urlA, t.urlB)
 		if err := ext.check(ctx, t); err != nil {
@@ -339,7 +327,7 @@ func run(ctx context.Context, c config, command string, ext *external) (*report.
 				say("measuring %s: pid %d (%s)", p.Name, p.Pid, p.Cmdline)
 			}
 		}
-		if t.probe.Pids == (cpu.Pids{}) {
+		if t.probe.Pids.None() {
 			skip("CPU per process", "no process of the bank or of Temporal found on this machine (give -pids temporal=PID,a=PID,...)")
 		}
 	}
@@ -464,7 +452,7 @@ func run(ctx context.Context, c config, command string, ext *external) (*report.
 		r0 := probe.Read()
 		res := loop.Open(ctx, c.notifyRate, c.warmup+c.notifyPhase, op)
 		d := cpu.Since(r0, probe.Read(), cores)
-		p := report.Phase{Name: name, Mode: "rate", Rate: c.notifyRate, Latency: loop.Summarize(res.Samples, c.warmup, c.notifyPhase),
+		p := report.Phase{Name: name, Mode: "rate", Rate: c.notifyRate, Latency: stats.Summarize(res.Samples, c.warmup, c.notifyPhase),
 			Outcomes: res.Outcomes, Completed: completed(res.Outcomes)}
 		p.CPU = report.FromDelta(d, probe, p.Completed)
 		settle(subs)
@@ -551,7 +539,7 @@ func run(ctx context.Context, c config, command string, ext *external) (*report.
 	}
 	md := rep.Markdown(jsonPath, charts)
 	if c.doc != "" {
-		if err := appendDoc(c.doc, md); err != nil {
+		if err := report.AppendDoc(c.doc, md); err != nil {
 			return rep, err
 		}
 		say("appended to %s", c.doc)
@@ -592,18 +580,24 @@ func ownTarget(st *stack.Stack) *target {
 	t := &target{st: st, urlA: st.URLA, urlB: st.URLB, operator: st.OperatorEmail, password: st.OperatorPassword,
 		databaseURL: cfg.DatabaseURL, temporal: st.Server.Address(), namespace: st.Namespace,
 		workerConcurrency: cfg.WorkerConcurrency, rabbitURL: cfg.RabbitMQURL}
-	t.probe = cpu.Probe{Pids: cpu.Pids{Server: st.Server.Pid(), BankA: st.A.Pid(), BankB: st.B.Pid(), Notifier: st.N.Pid()},
+	t.probe = cpu.Probe{Pids: cpu.Procs{Server: st.Server.Pids(), BankA: st.A.Pid(), BankB: st.B.Pid(), Notifier: st.N.Pid()},
 		Databases: []string{st.Database}, Postgres: true, Broker: true}
 	proc := func(name string, pid int) report.Process {
 		return report.Process{Name: name, Pid: pid, Cmdline: cpu.Cmdline(pid)}
 	}
-	t.processes = []report.Process{
-		proc("Temporal server", st.Server.Pid()),
+	for _, p := range st.Server.Processes() {
+		name := "Temporal server"
+		if len(st.Server.Processes()) > 1 {
+			name += " " + p.Name()
+		}
+		t.processes = append(t.processes, proc(name, p.Pid()))
+	}
+	t.processes = append(t.processes,
 		proc("bank A", st.A.Pid()),
 		proc("bank B", st.B.Pid()),
 		proc("notifier", st.N.Pid()),
 		proc("load generator", os.Getpid()),
-	}
+	)
 	return t
 }
 
@@ -612,7 +606,7 @@ func measure(ctx context.Context, probe cpu.Probe, cores int, name, mode string,
 	r0 := probe.Read()
 	res := loop.Closed(ctx, n, c.warmup+c.phase, op)
 	d := cpu.Since(r0, probe.Read(), cores)
-	p := report.Phase{Name: name, Mode: mode, Concurrency: n, Latency: loop.Summarize(res.Samples, c.warmup, c.phase),
+	p := report.Phase{Name: name, Mode: mode, Concurrency: n, Latency: stats.Summarize(res.Samples, c.warmup, c.phase),
 		Outcomes: res.Outcomes, Completed: completed(res.Outcomes)}
 	p.CPU = report.FromDelta(d, probe, p.Completed)
 	return p
@@ -643,21 +637,4 @@ func settle(s *system.Subscribers) {
 		}
 		last = now
 	}
-}
-
-// appendDoc appends md to path (re-read at the last moment: others append
-// to the same file).
-func appendDoc(path, md string) error {
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		md = "# Benchmarks\n\n" + md
-	}
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.WriteString("\n" + md); err != nil {
-		_ = f.Close()
-		return err
-	}
-	return f.Close()
 }

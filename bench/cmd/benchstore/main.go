@@ -39,6 +39,8 @@ import (
 
 	"github.com/bankcore/bank/bank"
 	"github.com/bankcore/bank/bench/internal/fixture"
+	"github.com/bankcore/bank/bench/internal/loop"
+	"github.com/bankcore/bank/bench/internal/report"
 	"github.com/bankcore/bank/bench/internal/stats"
 	"github.com/bankcore/bank/bench/internal/sysinfo"
 	"github.com/bankcore/bank/bench/pgbench"
@@ -92,7 +94,7 @@ func main() {
 	c.maxTransfer = 10_000           // transfers move 1..10000 kobo
 
 	var err error
-	if c.conc, err = parseInts(conc); err != nil {
+	if c.conc, err = loop.ParseConcurrencies(conc); err != nil {
 		fatal(fmt.Errorf("-conc: %w", err))
 	}
 	c.modes = strings.Split(modes, ",")
@@ -121,18 +123,6 @@ func main() {
 func fatal(err error) {
 	fmt.Fprintln(os.Stderr, "benchstore:", err)
 	os.Exit(1)
-}
-
-func parseInts(s string) ([]int, error) {
-	var out []int
-	for _, f := range strings.Split(s, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n < 1 {
-			return nil, fmt.Errorf("bad value %q", f)
-		}
-		out = append(out, n)
-	}
-	return out, nil
 }
 
 // progress prints a phase line to stderr with the estimated time left.
@@ -375,7 +365,7 @@ func run(ctx context.Context, c config, command string) (err error) {
 	md := markdown(rep, jsonPath)
 	fmt.Print(md)
 	if c.doc != "" {
-		if err := appendDoc(c.doc, md); err != nil {
+		if err := report.AppendDoc(c.doc, md); err != nil {
 			return err
 		}
 		p.say("appended to %s", c.doc)
@@ -466,7 +456,7 @@ func startProbe(ctx context.Context, warmup, duration time.Duration, database st
 	pr := &probe{done: make(chan struct{})}
 	self := os.Getpid()
 	ours := func(p sysinfo.Proc) bool {
-		return p.PID == self || p.Comm == "pgbench" || strings.Contains(p.Cmdline, database) ||
+		return p.Pid == self || p.Comm == "pgbench" || strings.Contains(p.Cmdline, database) ||
 			strings.HasSuffix(p.Cmdline, ": walwriter") || strings.HasSuffix(p.Cmdline, ": checkpointer") ||
 			strings.HasSuffix(p.Cmdline, ": background writer")
 	}
@@ -605,21 +595,6 @@ func runPgbench(ctx context.Context, c config, dsn, mode string, n, runID int, r
 		r.ClientCPUus = float64(res.ClientCPU) / float64(time.Microsecond) / float64(res.Processed)
 	}
 	return res.Processed, err
-}
-
-func appendDoc(path, md string) error {
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		md = "# Benchmarks\n\n" + md
-	}
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.WriteString("\n" + md); err != nil {
-		_ = f.Close()
-		return err
-	}
-	return f.Close()
 }
 
 func markdown(rep Report, jsonPath string) string {

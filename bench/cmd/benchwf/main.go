@@ -31,8 +31,10 @@ import (
 	"github.com/bankcore/bank/bench/internal/ceiling"
 	"github.com/bankcore/bank/bench/internal/cpu"
 	"github.com/bankcore/bank/bench/internal/loop"
+	"github.com/bankcore/bank/bench/internal/report"
+	"github.com/bankcore/bank/bench/internal/stats"
 	"github.com/bankcore/bank/bench/internal/sysinfo"
-	"github.com/bankcore/bank/internal/temporaldev"
+	"github.com/bankcore/bank/internal/localtemporal"
 	"github.com/bankcore/bank/internal/testsvc"
 	"github.com/bankcore/bank/workflows"
 )
@@ -62,13 +64,9 @@ func main() {
 	only := flag.String("shapes", "", "comma-separated shape numbers to run (1-based; default all)")
 	doc := flag.String("doc", "docs/BENCHMARKS.md", "markdown file the section is appended to (empty: none)")
 	flag.Parse()
-	var concs []int
-	for _, s := range strings.Split(*concFlag, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil || n < 1 {
-			fatal(fmt.Errorf("-conc: %q", s))
-		}
-		concs = append(concs, n)
+	concs, err := loop.ParseConcurrencies(*concFlag)
+	if err != nil {
+		fatal(fmt.Errorf("-conc: %w", err))
 	}
 	run := shapes
 	if *only != "" {
@@ -85,7 +83,7 @@ func main() {
 	defer stop()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	loadBefore := sysinfo.LoadAvg()
-	srv, err := temporaldev.Start(ctx, temporaldev.Options{Headless: true, SearchAttributes: workflows.SearchAttributes})
+	srv, err := localtemporal.Start(ctx, localtemporal.Options{Headless: true, SearchAttributes: workflows.SearchAttributes})
 	if err != nil {
 		fatal(err)
 	}
@@ -116,13 +114,13 @@ func main() {
 				name := fmt.Sprintf("r%d-c%d-%d", round, n, i)
 				fmt.Fprintf(os.Stderr, "benchwf: [%d/%d] %s, c=%d, %s (about %s left)\n", done, total, s.Name, n,
 					*warmup+*duration, time.Duration(total-done+1)*(*warmup+*duration+time.Second))
-				s0, m0, c0 := cpu.Pid(srv.Pid()), cpu.Self(), sysinfo.ReadCPU()
+				s0, m0, c0 := cpu.Pids(srv.Pids()...), cpu.Self(), sysinfo.ReadCPU()
 				res := loop.Closed(ctx, n, *warmup+*duration, r.ShapeOp(name, s))
-				s1, m1, c1 := cpu.Pid(srv.Pid()), cpu.Self(), sysinfo.ReadCPU()
+				s1, m1, c1 := cpu.Pids(srv.Pids()...), cpu.Self(), sysinfo.ReadCPU()
 				if ctx.Err() != nil {
 					fatal(ctx.Err())
 				}
-				sum := loop.Summarize(res.Samples, *warmup, *duration)
+				sum := stats.Summarize(res.Samples, *warmup, *duration)
 				ops := 0
 				for _, x := range res.Samples {
 					if !x.Failed {
@@ -168,12 +166,7 @@ func main() {
 	}
 	fmt.Print(b.String())
 	if *doc != "" {
-		f, err := os.OpenFile(*doc, os.O_APPEND|os.O_WRONLY, 0)
-		if err != nil {
-			fatal(err)
-		}
-		defer func() { _ = f.Close() }()
-		if _, err := f.WriteString(b.String()); err != nil {
+		if err := report.AppendDoc(*doc, b.String()); err != nil {
 			fatal(err)
 		}
 	}

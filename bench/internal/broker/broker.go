@@ -27,16 +27,16 @@ import (
 
 // Raw is the baseline's result.
 type Raw struct {
-	Publishers     int          `json:"publishers"`
-	Prefetch       int          `json:"prefetch"`
-	BodyBytes      int          `json:"body_bytes"`
-	Publish        loop.Summary `json:"publish_confirmed"` // per confirmed publish
-	Published      int          `json:"published"`
-	Consumed       int          `json:"consumed"`
-	ConsumeRate    float64      `json:"consumed_per_sec"` // over the publishing time
-	EndToEndP50ms  float64      `json:"end_to_end_p50_ms"`
-	EndToEndP99ms  float64      `json:"end_to_end_p99_ms"`
-	DrainedAfterMs float64      `json:"drained_after_ms"` // time after the last publish until every message was consumed
+	Publishers     int           `json:"publishers"`
+	Prefetch       int           `json:"prefetch"`
+	BodyBytes      int           `json:"body_bytes"`
+	Publish        stats.Summary `json:"publish_confirmed"` // per confirmed publish
+	Published      int           `json:"published"`
+	Consumed       int           `json:"consumed"`
+	ConsumeRate    float64       `json:"consumed_per_sec"` // over the publishing time
+	EndToEndP50ms  float64       `json:"end_to_end_p50_ms"`
+	EndToEndP99ms  float64       `json:"end_to_end_p99_ms"`
+	DrainedAfterMs float64       `json:"drained_after_ms"` // time after the last publish until every message was consumed
 }
 
 // RunRaw publishes for warmup+duration with n concurrent publishers while
@@ -128,7 +128,7 @@ func RunRaw(ctx context.Context, url, suffix string, n int, warmup, duration tim
 	})
 	published := r.Outcomes["confirmed"]
 	res.Published = published
-	res.Publish = loop.Summarize(r.Samples, warmup, duration)
+	res.Publish = stats.Summarize(r.Samples, warmup, duration)
 	pubEnd := time.Now()
 	deadline := time.Now().Add(30 * time.Second)
 	for consumed.Load() < int64(published) && time.Now().Before(deadline) && ctx.Err() == nil {

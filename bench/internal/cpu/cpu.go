@@ -4,37 +4,24 @@
 package cpu
 
 import (
-	"os"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/bankcore/bank/bench/internal/sysinfo"
+	"github.com/bankcore/bank/internal/proc"
 )
 
-// clockTick is USER_HZ, the unit of /proc/<pid>/stat times (100 on Linux
-// everywhere we run).
-const clockTick = 10 * time.Millisecond
-
-// Pid is the user + system CPU time of one process (all its threads) so far.
-func Pid(pid int) time.Duration {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0
+// Pids is the user + system CPU time of processes (all their threads) so
+// far.
+func Pids(pids ...int) time.Duration {
+	var d time.Duration
+	for _, pid := range pids {
+		if s, err := proc.ReadStat(pid); err == nil {
+			d += s.CPU
+		}
 	}
-	st := string(b)
-	i := strings.LastIndexByte(st, ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(st[i+1:])
-	if len(f) < 13 {
-		return 0
-	}
-	ut, _ := strconv.ParseUint(f[11], 10, 64)
-	stt, _ := strconv.ParseUint(f[12], 10, 64)
-	return time.Duration(ut+stt) * clockTick
+	return d
 }
 
 // Self is this process's user + system CPU time so far.
@@ -46,13 +33,18 @@ func Self() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// Pids are the processes a run measures one by one; 0 is one not measured
+// Procs are the processes a run measures one by one; 0 is one not measured
 // (not found, or the same process as another one already counted).
-type Pids struct {
-	Server   int // the Temporal server
-	BankA    int // bank instance A: API + workers (+ notifier when it is `bank all`)
-	BankB    int // bank instance B: API only
-	Notifier int // the notifier on its own
+type Procs struct {
+	Server   []int // the Temporal server's processes (none: not measured)
+	BankA    int   // bank instance A: API + workers (+ notifier when it is `bank all`)
+	BankB    int   // bank instance B: API only
+	Notifier int   // the notifier on its own
+}
+
+// None tells whether no process is measured.
+func (p Procs) None() bool {
+	return len(p.Server) == 0 && p.BankA == 0 && p.BankB == 0 && p.Notifier == 0
 }
 
 // Reading is one look at every counter a phase reports.
@@ -70,7 +62,7 @@ type Reading struct {
 
 // Probe takes Readings.
 type Probe struct {
-	Pids      Pids
+	Pids      Procs
 	Databases []string // database names whose backends count as ours
 	Postgres  bool     // read PostgreSQL's processes (they run on this machine)
 	Broker    bool     // read RabbitMQ's and Redis's processes (they run on this machine)
@@ -81,15 +73,18 @@ func (p Probe) Read() Reading {
 	r := Reading{At: time.Now(), Self: Self()}
 	snap := sysinfo.TakeSnapshot()
 	r.Machine = snap.CPU
-	ticks := func(pid int) time.Duration {
-		if pid <= 0 {
-			return 0
+	ticks := func(pids ...int) time.Duration {
+		var d time.Duration
+		for _, pid := range pids {
+			if pid > 0 {
+				d += snap.Procs[pid].CPU
+			}
 		}
-		return time.Duration(snap.Procs[pid].Ticks) * clockTick
+		return d
 	}
-	r.Server, r.BankA, r.BankB, r.Notifier = ticks(p.Pids.Server), ticks(p.Pids.BankA), ticks(p.Pids.BankB), ticks(p.Pids.Notifier)
+	r.Server, r.BankA, r.BankB, r.Notifier = ticks(p.Pids.Server...), ticks(p.Pids.BankA), ticks(p.Pids.BankB), ticks(p.Pids.Notifier)
 	for _, pr := range snap.Procs {
-		d := time.Duration(pr.Ticks) * clockTick
+		d := pr.CPU
 		switch {
 		case pr.Comm == "beam.smp" || pr.Comm == "redis-server":
 			if p.Broker {

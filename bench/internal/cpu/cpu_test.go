@@ -8,7 +8,7 @@ import (
 )
 
 func TestProbeReadsPidsAndSelf(t *testing.T) {
-	p := Probe{Pids: Pids{BankA: os.Getpid()}}
+	p := Probe{Pids: Procs{BankA: os.Getpid()}}
 	a := p.Read()
 	deadline := time.Now().Add(300 * time.Millisecond)
 	x := 0

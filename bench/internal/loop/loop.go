@@ -4,8 +4,9 @@ package loop
 
 import (
 	"context"
-	"math"
-	"slices"
+	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -95,40 +96,15 @@ func Open(ctx context.Context, rate float64, total time.Duration, op Op) Result 
 	return r
 }
 
-// Summary is stats.Summary plus the p95 the issue asks for, computed over
-// the same window stats.Summarize uses.
-type Summary struct {
-	stats.Summary
-	P95ms float64 `json:"p95_ms"`
-}
-
-// Summarize is stats.Summarize with p95.
-func Summarize(samples []stats.Sample, warmup, duration time.Duration) Summary {
-	s := Summary{Summary: stats.Summarize(samples, warmup, duration)}
-	if len(samples) == 0 || s.Count == 0 {
-		return s
-	}
-	start, last := samples[0].End.Add(-samples[0].Latency), samples[0].End
-	for _, x := range samples {
-		if b := x.End.Add(-x.Latency); b.Before(start) {
-			start = b
+// ParseConcurrencies reads a flag such as "1,8,32": positive integers.
+func ParseConcurrencies(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("bad value %q", f)
 		}
-		if x.End.After(last) {
-			last = x.End
-		}
+		out = append(out, n)
 	}
-	from := start.Add(warmup)
-	to := from.Add(duration)
-	if last.Before(to) {
-		to = last
-	}
-	var lat []time.Duration
-	for _, x := range samples {
-		if !x.Failed && !x.End.Before(from) && !x.End.After(to) {
-			lat = append(lat, x.Latency)
-		}
-	}
-	slices.Sort(lat)
-	s.P95ms = math.Round(float64(stats.Percentile(lat, 0.95).Microseconds())) / 1000
-	return s
+	return out, nil
 }

@@ -3,8 +3,10 @@
 package report
 
 import (
+	"errors"
 	"fmt"
 	"maps"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -12,7 +14,7 @@ import (
 
 	"github.com/bankcore/bank/bench/internal/broker"
 	"github.com/bankcore/bank/bench/internal/cpu"
-	"github.com/bankcore/bank/bench/internal/loop"
+	"github.com/bankcore/bank/bench/internal/stats"
 	"github.com/bankcore/bank/bench/internal/storepair"
 	"github.com/bankcore/bank/bench/internal/sysinfo"
 	"github.com/bankcore/bank/bench/internal/system"
@@ -67,7 +69,7 @@ type Phase struct {
 	Mode        string          `json:"mode"` // uniform | hot | empty | rate
 	Concurrency int             `json:"concurrency"`
 	Rate        float64         `json:"rate,omitempty"` // open loop: started per second
-	Latency     loop.Summary    `json:"latency"`
+	Latency     stats.Summary   `json:"latency"`
 	Outcomes    map[string]int  `json:"outcomes"`
 	Completed   int             `json:"completed"` // every completion in the phase, warm-up included (CPU is divided by it)
 	CPU         CPU             `json:"cpu"`
@@ -99,10 +101,10 @@ func FromDelta(d cpu.Delta, p cpu.Probe, n int) CPU {
 		x := cpu.PerOp(v, n)
 		return &x
 	}
-	c := CPU{ServerMs: per(p.Pids.Server > 0, d.Server), BankAMs: per(p.Pids.BankA > 0, d.BankA), BankBMs: per(p.Pids.BankB > 0, d.BankB),
+	c := CPU{ServerMs: per(len(p.Pids.Server) > 0, d.Server), BankAMs: per(p.Pids.BankA > 0, d.BankA), BankBMs: per(p.Pids.BankB > 0, d.BankB),
 		NotifierMs: per(p.Pids.Notifier > 0, d.Notifier), SelfMs: cpu.PerOp(d.Self, n), PostgresMs: per(p.Postgres, d.Postgres),
 		BrokerMs: per(p.Broker, d.Broker), BusyPct: d.MachineBusyPct, OthersPct: d.OthersPct}
-	if p.Pids.Server > 0 && d.Wall > 0 && d.Cores > 0 {
+	if len(p.Pids.Server) > 0 && d.Wall > 0 && d.Cores > 0 {
 		x := 100 * float64(d.Server) / float64(d.Wall) / float64(d.Cores)
 		c.ServerPct = &x
 	}
@@ -170,7 +172,7 @@ func (r *Report) Markdown(jsonPath string, charts []string) string {
 	v := r.Versions
 	temporal := "Temporal: not started by the bench"
 	if v["temporal_cli_module"] != "" {
-		temporal = fmt.Sprintf("Temporal CLI %s (`%s`, dev server, tuned flags of internal/temporaldev, its own process)",
+		temporal = fmt.Sprintf("Temporal CLI %s (`%s`, dev server, tuned flags of internal/localtemporal, its own process)",
 			strings.TrimPrefix(v["temporal_cli_module"], "github.com/temporalio/cli "), oneLine(v["temporal_cli"]))
 	}
 	fmt.Fprintf(&b, "- %s; %s; PostgreSQL %s (synchronous_commit=%s, fsync=%s); RabbitMQ %s; Redis %s\n",
@@ -346,4 +348,21 @@ func outcomes(m map[string]int) string {
 		out = append(out, fmt.Sprintf("%s×%d", k, m[k]))
 	}
 	return strings.Join(out, ", ")
+}
+
+// AppendDoc appends md to path (re-read at the last moment: others append
+// to the same file).
+func AppendDoc(path, md string) error {
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		md = "# Benchmarks\n\n" + md
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteString("\n" + md); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/bankcore/bank/bench/internal/cpu"
-	"github.com/bankcore/bank/bench/internal/loop"
 	"github.com/bankcore/bank/bench/internal/stats"
 )
 
@@ -28,7 +27,7 @@ func TestHeadlineLinePrintsNAForWhatWasNotMeasured(t *testing.T) {
 
 func TestFromDeltaLeavesUnmeasuredNil(t *testing.T) {
 	d := cpu.Delta{Wall: time.Second, Server: 100 * time.Millisecond, BankA: 200 * time.Millisecond, Self: 50 * time.Millisecond, Cores: 2}
-	c := FromDelta(d, cpu.Probe{Pids: cpu.Pids{Server: 1, BankA: 2}}, 10)
+	c := FromDelta(d, cpu.Probe{Pids: cpu.Procs{Server: []int{1}, BankA: 2}}, 10)
 	if c.ServerMs == nil || *c.ServerMs != 10 || c.BankAMs == nil || *c.BankAMs != 20 || c.SelfMs != 5 {
 		t.Fatalf("measured parts: %+v", c)
 	}
@@ -48,9 +47,9 @@ func TestFromDeltaLeavesUnmeasuredNil(t *testing.T) {
 }
 
 func TestMarkdownAndChartsOfAnExternalRun(t *testing.T) {
-	probe := cpu.Probe{Pids: cpu.Pids{BankA: 7}}
+	probe := cpu.Probe{Pids: cpu.Procs{BankA: 7}}
 	phase := func(name, mode string, n int) Phase {
-		return Phase{Name: name, Mode: mode, Concurrency: n, Latency: loop.Summary{Summary: stats.Summary{TPS: 40, P50ms: 10, P99ms: 20}, P95ms: 15},
+		return Phase{Name: name, Mode: mode, Concurrency: n, Latency: stats.Summary{TPS: 40, P50ms: 10, P95ms: 15, P99ms: 20},
 			Outcomes: map[string]int{"201": 100}, Completed: 100,
 			CPU: FromDelta(cpu.Delta{Wall: time.Second, BankA: time.Second, Self: 100 * time.Millisecond, Cores: 2}, probe, 100)}
 	}

@@ -12,28 +12,30 @@
 //   - notifier: `bank notifier`.
 //
 // Every process runs in a process group of its own and dies with the bench
-// (Pdeathsig); Stop ends them with SIGTERM, then SIGKILL.
+// (internal/proc); Stop ends them with SIGTERM, then SIGKILL.
 package stack
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/bankcore/bank/internal/config"
+	"github.com/bankcore/bank/internal/localtemporal"
 	"github.com/bankcore/bank/internal/postgres"
-	"github.com/bankcore/bank/internal/temporaldev"
+	"github.com/bankcore/bank/internal/proc"
 	"github.com/bankcore/bank/internal/testsvc"
 	"github.com/bankcore/bank/workflows"
 )
@@ -50,8 +52,8 @@ type Options struct {
 
 // Stack is a running system.
 type Stack struct {
-	Server    *temporaldev.Server
-	A, B, N   *Proc         // bank A (API + workers), bank B (API), notifier
+	Server    *localtemporal.Server
+	A, B, N   *proc.Proc    // bank A (API + workers), bank B (API), notifier
 	Config    config.Config // what the bank processes were given
 	URLA      string        // API + workers
 	URLB      string        // API only
@@ -84,11 +86,12 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		return nil, err
 	}
 	if s.Binary = o.Binary; s.Binary == "" {
-		if s.Binary, err = build(ctx, s.dir); err != nil {
+		s.Binary = filepath.Join(s.dir, "bank")
+		if err = proc.GoBuild(ctx, "./cmd/bank", s.Binary); err != nil {
 			return nil, err
 		}
 	}
-	if s.Server, err = temporaldev.Start(ctx, temporaldev.Options{
+	if s.Server, err = localtemporal.Start(ctx, localtemporal.Options{
 		Headless: true, SearchAttributes: workflows.SearchAttributes, Log: o.Log,
 	}); err != nil {
 		return nil, err
@@ -103,28 +106,13 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 		return nil, err
 	}
 	suffix := testsvc.Suffix()
-	env := map[string]string{
-		"TEMPORAL_ADDRESS":         s.Server.Address(),
-		"TEMPORAL_NAMESPACE":       s.Namespace,
-		"DATABASE_URL":             dsn,
-		"RABBITMQ_URL":             testsvc.RabbitMQURL,
-		"BANK_EVENTS_EXCHANGE":     "bank.events.bench-" + suffix,
-		"BANK_NOTIFIER_QUEUE":      "bank.notifier.bench-" + suffix,
-		"REDIS_URL":                testsvc.RedisURL,
-		"BANK_REDIS_PREFIX":        "bench-" + suffix + ":",
-		"JWT_SECRET":               testsvc.RandomKey(),
-		"IDENTITY_KEY":             testsvc.RandomKey(),
-		"PAYLOAD_KEY":              "bench:" + testsvc.RandomKey(),
-		"BCRYPT_COST":              strconv.Itoa(o.BcryptCost),
-		"BANK_RATE_REGISTER":       "0",
-		"BANK_RATE_LOGIN_FAILURES": "0",
-		// A registration is a workflow with three regular activities; under
-		// load it may take more than the default 5 s, and setup wants 201s.
-		"BANK_REGISTRATION_WAIT": "60s",
-		// One line per request at info would cost the API CPU we measure.
-		"LOG_LEVEL":        "warn",
-		"SHUTDOWN_TIMEOUT": "10s",
-	}
+	env := testsvc.StackEnv("bench", dsn, s.Server.Address(), s.Namespace)
+	env["BCRYPT_COST"] = strconv.Itoa(o.BcryptCost)
+	// A registration is a workflow with three regular activities; under load
+	// it may take more than the default 5 s, and setup wants 201s.
+	env["BANK_REGISTRATION_WAIT"] = "60s"
+	// One line per request at info would cost the API CPU we measure.
+	env["LOG_LEVEL"], env["SHUTDOWN_TIMEOUT"] = "warn", "10s"
 	for k, v := range o.Env {
 		env[k] = v
 	}
@@ -145,13 +133,16 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 
 	// The operator who funds the accounts, created as `make run` does.
 	s.OperatorEmail, s.OperatorPassword = "operator-"+suffix+"@bank.local", "operator-password-"+suffix
-	if err := runOnce(ctx, s.Binary, environ(merged), "operator", "create", "--email", s.OperatorEmail, "--password", s.OperatorPassword); err != nil {
+	octx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	if err := proc.Run(octx, proc.Spec{Name: "bank operator create", Path: s.Binary, Env: environ(merged),
+		Args: []string{"operator", "create", "--email", s.OperatorEmail, "--password", s.OperatorPassword}}); err != nil {
 		return nil, err
 	}
 
 	type spec struct {
 		name string
-		dst  **Proc
+		dst  **proc.Proc
 		args []string
 		api  bool
 	}
@@ -180,14 +171,10 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 // ready: /readyz (every dependency reachable) for an API, /metrics on
 // METRICS_ADDR for the notifier. A port taken between choosing and binding
 // it is retried with others.
-func startBank(ctx context.Context, name, bin string, args []string, env map[string]string, api bool, log io.Writer) (*Proc, string, error) {
+func startBank(ctx context.Context, name, bin string, args []string, env map[string]string, api bool, log io.Writer) (*proc.Proc, string, error) {
 	var last error
 	for range 3 {
-		httpPort, err := temporaldev.FreePort()
-		if err != nil {
-			return nil, "", err
-		}
-		metricsPort, err := temporaldev.FreePort()
+		ports, err := proc.FreePorts(2)
 		if err != nil {
 			return nil, "", err
 		}
@@ -195,9 +182,13 @@ func startBank(ctx context.Context, name, bin string, args []string, env map[str
 		for k, v := range env {
 			e[k] = v
 		}
-		e["HTTP_ADDR"] = "127.0.0.1:" + strconv.Itoa(httpPort)
-		e["METRICS_ADDR"] = "127.0.0.1:" + strconv.Itoa(metricsPort)
-		p, err := startProc(name, bin, args, environ(e), log)
+		e["HTTP_ADDR"] = "127.0.0.1:" + strconv.Itoa(ports[0])
+		e["METRICS_ADDR"] = "127.0.0.1:" + strconv.Itoa(ports[1])
+		var out io.Writer
+		if log != nil {
+			out = &proc.PrefixWriter{W: log, Prefix: "[" + name + "] "}
+		}
+		p, err := proc.Start(proc.Spec{Name: name, Path: bin, Args: args, Env: environ(e), Output: out})
 		if err != nil {
 			return nil, "", err
 		}
@@ -206,11 +197,11 @@ func startBank(ctx context.Context, name, bin string, args []string, env map[str
 		if !api {
 			base, probe = "", "http://"+e["METRICS_ADDR"]+"/metrics"
 		}
-		if last = p.waitReady(ctx, probe, 60*time.Second); last == nil {
+		if last = proc.WaitReady(ctx, 60*time.Second, proc.HTTPReady(probe), p); last == nil {
 			return p, base, nil
 		}
-		_ = p.Stop(grace)
-		if !strings.Contains(p.tail.String(), "address already in use") {
+		_ = p.Stop(syscall.SIGTERM, grace)
+		if !strings.Contains(p.Tail(8<<10), "address already in use") {
 			break
 		}
 	}
@@ -219,7 +210,7 @@ func startBank(ctx context.Context, name, bin string, args []string, env map[str
 
 // Alive is nil while every bank process runs, else the first exit.
 func (s *Stack) Alive() error {
-	for _, p := range []*Proc{s.A, s.B, s.N} {
+	for _, p := range []*proc.Proc{s.A, s.B, s.N} {
 		if p != nil {
 			if err := p.Exited(); err != nil {
 				return err
@@ -237,10 +228,10 @@ func (s *Stack) Stop() error {
 		var mu sync.Mutex
 		var errs []error
 		var wg sync.WaitGroup
-		for _, p := range []*Proc{s.B, s.A, s.N} {
+		for _, p := range []*proc.Proc{s.B, s.A, s.N} {
 			if p != nil {
 				wg.Go(func() {
-					if err := p.Stop(grace); err != nil {
+					if err := p.Stop(syscall.SIGTERM, grace); err != nil {
 						mu.Lock()
 						errs = append(errs, err)
 						mu.Unlock()
@@ -272,42 +263,12 @@ func (s *Stack) Stop() error {
 	return s.err
 }
 
-// build compiles ./cmd/bank of the module the bench runs in into dir.
-func build(ctx context.Context, dir string) (string, error) {
-	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	mod := strings.TrimSpace(string(out))
-	if mod == "" || mod == os.DevNull {
-		return "", errors.New("not inside the bank module: run the bench from the repository")
-	}
-	bin := filepath.Join(dir, "bank")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/bank") // #nosec G204 -- a path in our own directory
-	cmd.Dir = filepath.Dir(mod)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/bank: %w: %s", err, out)
-	}
-	return bin, nil
-}
-
-// runOnce runs a one-shot bank command (operator create).
-func runOnce(ctx context.Context, bin string, env []string, args ...string) error {
-	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...) // #nosec G204 -- the binary we built
-	cmd.Env = env
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("bank %s: %w: %s", args[0], err, out)
-	}
-	return nil
-}
-
 func environ(m map[string]string) []string {
 	out := make([]string, 0, len(m))
 	for k, v := range m {
 		out = append(out, k+"="+v)
 	}
+	slices.Sort(out)
 	return out
 }
 
@@ -330,11 +291,11 @@ func DBName(dsn string) string { return dbName(dsn) }
 func Versions(ctx context.Context, temporalCLI bool, databaseURL, rabbitURL, redisURL string) map[string]string {
 	v := map[string]string{}
 	if temporalCLI {
-		if cli, err := temporaldev.FindCLI(); err == nil {
+		if cli, err := localtemporal.FindCLI(); err == nil {
 			if out, err := exec.CommandContext(ctx, cli, "--version").Output(); err == nil {
 				v["temporal_cli"] = strings.TrimSpace(string(out))
 			}
-			v["temporal_cli_module"] = "github.com/temporalio/cli v" + temporaldev.CLIVersion
+			v["temporal_cli_module"] = "github.com/temporalio/cli v" + localtemporal.CLIVersion
 		}
 	}
 	if databaseURL != "" {

@@ -26,6 +26,7 @@ type Summary struct {
 	TPS       float64 `json:"tps"`
 	P50ms     float64 `json:"p50_ms"`
 	P90ms     float64 `json:"p90_ms"`
+	P95ms     float64 `json:"p95_ms"`
 	P99ms     float64 `json:"p99_ms"`
 	MaxMs     float64 `json:"max_ms"`
 	MeanMs    float64 `json:"mean_ms"`
@@ -84,6 +85,7 @@ func Summarize(samples []Sample, warmup, duration time.Duration) Summary {
 	slices.Sort(lat)
 	s.P50ms = ms(Percentile(lat, 0.50))
 	s.P90ms = ms(Percentile(lat, 0.90))
+	s.P95ms = ms(Percentile(lat, 0.95))
 	s.P99ms = ms(Percentile(lat, 0.99))
 	s.MaxMs = ms(lat[len(lat)-1])
 	s.MeanMs = ms(sum / time.Duration(len(lat)))

@@ -18,18 +18,19 @@ import (
 	"github.com/bankcore/bank/bank"
 	"github.com/bankcore/bank/bench/internal/fixture"
 	"github.com/bankcore/bank/bench/internal/loop"
+	"github.com/bankcore/bank/bench/internal/stats"
 	"github.com/bankcore/bank/bench/pgbench"
 	"github.com/bankcore/bank/internal/postgres"
 )
 
 // Cell is one mode at one concurrency.
 type Cell struct {
-	Mode        string       `json:"mode"`
-	Concurrency int          `json:"concurrency"`
-	Store       loop.Summary `json:"store"`
-	Pgbench     loop.Summary `json:"pgbench"`
-	Ratio       float64      `json:"store_over_pgbench"`
-	Command     string       `json:"pgbench_command"`
+	Mode        string        `json:"mode"`
+	Concurrency int           `json:"concurrency"`
+	Store       stats.Summary `json:"store"`
+	Pgbench     stats.Summary `json:"pgbench"`
+	Ratio       float64       `json:"store_over_pgbench"`
+	Command     string        `json:"pgbench_command"`
 }
 
 // Fixture is a seeded, funded database.
@@ -99,7 +100,7 @@ func (f *Fixture) Run(ctx context.Context, pgbenchBin, mode string, n, runID int
 			}
 			return string(t.Status), false, t.Status == bank.StatusFailed
 		})
-		cell.Store = loop.Summarize(r.Samples, warmup, duration)
+		cell.Store = stats.Summarize(r.Samples, warmup, duration)
 		return nil
 	}
 	pg := func() error {
@@ -117,7 +118,7 @@ func (f *Fixture) Run(ctx context.Context, pgbenchBin, mode string, n, runID int
 			Duration: warmup + duration, WorkDir: dir, Vars: vars,
 		})
 		cell.Command = res.Display
-		cell.Pgbench = loop.Summarize(res.Samples, warmup, duration)
+		cell.Pgbench = stats.Summarize(res.Samples, warmup, duration)
 		return err
 	}
 	order := []func() error{store, pg}

@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+
+	"github.com/bankcore/bank/internal/proc"
 )
 
 // Machine describes the host.
@@ -102,10 +104,8 @@ func BusyPercent(from, to CPUTimes) float64 {
 
 // Proc is one process's CPU time at a reading.
 type Proc struct {
-	PID     int
-	Comm    string // executable name as /proc/<pid>/stat gives it
+	proc.Stat
 	Cmdline string // with the process title PostgreSQL sets
-	Ticks   uint64 // user + system, in clock ticks
 }
 
 // Snapshot is every process's CPU time and the machine counters at once.
@@ -117,33 +117,9 @@ type Snapshot struct {
 // TakeSnapshot reads /proc/<pid>/stat and cmdline of every process.
 func TakeSnapshot() Snapshot {
 	s := Snapshot{CPU: ReadCPU(), Procs: map[int]Proc{}}
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return s
-	}
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid ... field 14 utime, 15 stime; comm may hold spaces.
-		st := string(b)
-		open, closing := strings.IndexByte(st, '('), strings.LastIndexByte(st, ')')
-		if open < 0 || closing < open {
-			continue
-		}
-		f := strings.Fields(st[closing+1:])
-		if len(f) < 13 {
-			continue
-		}
-		ut, _ := strconv.ParseUint(f[11], 10, 64)
-		stt, _ := strconv.ParseUint(f[12], 10, 64)
-		cmd, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		s.Procs[pid] = Proc{PID: pid, Comm: st[open+1 : closing], Cmdline: strings.TrimSpace(strings.ReplaceAll(string(cmd), "\x00", " ")), Ticks: ut + stt}
+	for _, st := range proc.All() {
+		cmd, _ := os.ReadFile("/proc/" + strconv.Itoa(st.Pid) + "/cmdline")
+		s.Procs[st.Pid] = Proc{Stat: st, Cmdline: strings.TrimSpace(strings.ReplaceAll(string(cmd), "\x00", " "))}
 	}
 	return s
 }

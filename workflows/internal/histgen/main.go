@@ -3,9 +3,10 @@
 //
 //	go run ./workflows/internal/histgen -out workflows/testdata
 //	go run ./workflows/internal/histgen -out workflows/testdata -only '^transfer_'
+//	go run ./workflows/internal/histgen -out workflows/testdata -only '^tier_'
 //
-// It starts a Temporal dev server (`temporal server start-dev`, in memory, on
-// free ports), runs workers in this process with the real Registration and
+// It starts a Temporal dev server (internal/localtemporal: in memory, on free
+// ports), runs workers in this process with the real Registration and
 // Transfer workflows and the real activity structs over in-memory fakes of
 // their dependencies (no database, broker or KYC registry), and the same
 // encrypting data converter as production with the publicly known dev key.
@@ -19,8 +20,8 @@
 // Regenerate only when the workflow changes on purpose in a way that old
 // histories can no longer replay (and then version the change instead, if
 // registrations may be running in production). The Temporal CLI is found by
-// -temporal, else $TEMPORAL_CLI, else `temporal` on $PATH, else
-// $(go env GOPATH)/bin/temporal.
+// -temporal, else as localtemporal.FindCLI finds it ($TEMPORAL_CLI, else the
+// one `make temporal` builds).
 package main
 
 import (
@@ -31,14 +32,9 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
-	"strings"
-	"syscall"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -53,6 +49,7 @@ import (
 	"github.com/bankcore/bank/activities"
 	"github.com/bankcore/bank/bank"
 	"github.com/bankcore/bank/internal/codec"
+	"github.com/bankcore/bank/internal/localtemporal"
 	"github.com/bankcore/bank/workflows"
 	"github.com/bankcore/bank/workflows/internal/histgen/fixture"
 )
@@ -63,7 +60,7 @@ const identity = "histgen"
 
 func main() {
 	out := flag.String("out", "", "directory to write the histories to (required), e.g. workflows/testdata")
-	cli := flag.String("temporal", "", "path of the Temporal CLI (default: $TEMPORAL_CLI, $PATH, $(go env GOPATH)/bin)")
+	cli := flag.String("temporal", "", "path of the Temporal CLI (default: $TEMPORAL_CLI, else the one `make temporal` builds)")
 	only := flag.String("only", "", "record only the cases whose name matches this regular expression")
 	flag.Parse()
 	if *out == "" {
@@ -85,26 +82,23 @@ func run(outDir, cliPath string, match *regexp.Regexp) error {
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return err
 	}
-	if cliPath == "" {
-		var err error
-		if cliPath, err = findCLI(); err != nil {
-			return err
-		}
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
-	logger := sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
-	srv, err := startDevServer(ctx, cliPath)
+	srv, err := localtemporal.Start(ctx, localtemporal.Options{CLI: cliPath, Headless: true, SearchAttributes: workflows.SearchAttributes})
 	if err != nil {
 		return err
 	}
-	defer srv.stop()
+	defer func() { _ = srv.Stop() }()
 
-	c, err := dial(ctx, srv.hostPort, logger)
+	c, err := client.DialContext(ctx, client.Options{
+		HostPort:      srv.Address(),
+		Identity:      identity,
+		Logger:        sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))),
+		DataConverter: codec.NewDataConverter(codec.DevKeyring()),
+	})
 	if err != nil {
-		srv.stop() // the output buffer is written until the process ends
-		return fmt.Errorf("%w\nserver output:\n%s", err, srv.output.String())
+		return err
 	}
 	defer c.Close()
 
@@ -118,9 +112,11 @@ func run(outDir, cliPath string, match *regexp.Regexp) error {
 	workers[0].RegisterActivity(&activities.Registration{
 		KYC:         fakeKYC{},
 		Users:       fakeUsers{},
-		IdentityKey: []byte("histgen-identity-key"),
+		Evidence:    fakeEvidence{},
+		IdentityKey: histgenIdentityKey,
 	})
-	workers[1].RegisterActivity(&activities.Accounts{Accounts: fakeAccounts{}})
+	workers[1].RegisterWorkflow(workflows.UpgradeTier)
+	workers[1].RegisterActivity(&activities.Accounts{Accounts: fakeAccounts{}, Tiers: fakeAccounts{}, IdentityKey: histgenIdentityKey})
 	workers[2].RegisterActivity(&activities.Events{Publisher: fakePublisher{}})
 	// As workers.New wires it: both names, local activities where the workflow runs.
 	workers[3].RegisterWorkflow(workflows.Transfer)
@@ -149,6 +145,15 @@ func run(outDir, cliPath string, match *regexp.Regexp) error {
 			continue
 		}
 		if err := recordTransfer(ctx, c, tc, outDir); err != nil {
+			return fmt.Errorf("%s: %w", tc.Name, err)
+		}
+		recorded++
+	}
+	for _, tc := range fixture.TierCases {
+		if !match.MatchString(tc.Name) {
+			continue
+		}
+		if err := recordTier(ctx, c, tc, outDir); err != nil {
 			return fmt.Errorf("%s: %w", tc.Name, err)
 		}
 		recorded++
@@ -313,97 +318,3 @@ func (fakeLedger) Post(_ context.Context, req bank.TransferRequest) (bank.Transf
 type fakePublisher struct{}
 
 func (fakePublisher) Publish(context.Context, bank.Event) error { return nil }
-
-// Dev server.
-
-type devServer struct {
-	cmd      *exec.Cmd
-	cancel   context.CancelFunc
-	hostPort string
-	output   *bytes.Buffer
-}
-
-func startDevServer(ctx context.Context, cliPath string) (*devServer, error) {
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	uiPort, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	args := []string{"server", "start-dev",
-		"--ip", "127.0.0.1", "--port", strconv.Itoa(port), "--ui-port", strconv.Itoa(uiPort), "--headless",
-		"--log-level", "error"}
-	for _, name := range workflows.SearchAttributes {
-		args = append(args, "--search-attribute", name+"=Keyword")
-	}
-	srvCtx, cancel := context.WithCancel(ctx)
-	cmd := exec.CommandContext(srvCtx, cliPath, args...)
-	// Stop gracefully when the context ends; kill if that takes too long.
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-	cmd.WaitDelay = 10 * time.Second
-	var output bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &output, &output
-	if err := cmd.Start(); err != nil {
-		cancel()
-		return nil, fmt.Errorf("starting %s: %w", cliPath, err)
-	}
-	return &devServer{cmd: cmd, cancel: cancel, hostPort: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), output: &output}, nil
-}
-
-// stop ends the server (SIGTERM, then SIGKILL after WaitDelay); calling it
-// again is harmless.
-func (s *devServer) stop() {
-	s.cancel()
-	_ = s.cmd.Wait() // exit status after SIGTERM is not interesting
-}
-
-// dial connects once the server answers; a cold dev server takes a few
-// seconds.
-func dial(ctx context.Context, hostPort string, logger sdklog.Logger) (client.Client, error) {
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		c, err := client.DialContext(ctx, client.Options{
-			HostPort:      hostPort,
-			Identity:      identity,
-			Logger:        logger,
-			DataConverter: codec.NewDataConverter(codec.DevKeyring()),
-		})
-		if err == nil {
-			return c, nil
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			return nil, fmt.Errorf("dev server at %s did not come up: %w", hostPort, err)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	return port, l.Close()
-}
-
-func findCLI() (string, error) {
-	if p := os.Getenv("TEMPORAL_CLI"); p != "" {
-		return p, nil
-	}
-	if p, err := exec.LookPath("temporal"); err == nil {
-		return p, nil
-	}
-	out, err := exec.Command("go", "env", "GOPATH").Output()
-	if err == nil {
-		for _, dir := range filepath.SplitList(strings.TrimSpace(string(out))) {
-			p := filepath.Join(dir, "bin", "temporal")
-			if _, err := os.Stat(p); err == nil {
-				return p, nil
-			}
-		}
-	}
-	return "", errors.New("temporal CLI not found: pass -temporal or set $TEMPORAL_CLI")
-}
