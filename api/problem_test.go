@@ -29,6 +29,7 @@ func TestWriteErrorStatus(t *testing.T) {
 		retryAfter bool
 	}{
 		{"BankCode", bank.Errorf(bank.CodeInsufficientFunds, "short"), 422, "INSUFFICIENT_FUNDS", false},
+		{"DailyLimit", bank.Errorf(bank.CodeDailyLimit, "over the day"), 422, "DAILY_LIMIT_EXCEEDED", false},
 		{"Bug", errors.New("nil map"), 500, "INTERNAL", false},
 		{"ConnectionRefused", fmt.Errorf("read user: %w", &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}), 503, "SERVICE_UNAVAILABLE", true},
 		{"ConnectionReset", fmt.Errorf("post: %w", syscall.ECONNRESET), 503, "SERVICE_UNAVAILABLE", true},

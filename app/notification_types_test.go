@@ -52,6 +52,7 @@ func TestNotificationTypesAgree(t *testing.T) {
 		{ID: "e3", Type: bank.EventTransferFailed, UserID: "u1", Amount: "1.00", FailureCode: bank.CodeInsufficientFunds},
 		{ID: "e4", Type: bank.EventDepositCompleted, UserID: "u1", Amount: "1.00"},
 		{ID: "e5", Type: bank.EventTierUpgraded, UserID: "u1", Tier: bank.Tier2},
+		{ID: "e6", Type: bank.EventTransferPendingApproval, UserID: "u1", Amount: "1.00"},
 	}
 	var emitted []string
 	for _, ev := range events {

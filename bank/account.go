@@ -9,12 +9,18 @@ import (
 
 // Account is a customer account as clients see it.
 type Account struct {
-	ID            int64     `json:"-"`
-	AccountNumber string    `json:"account_number"`
-	OwnerID       string    `json:"owner_id"`
-	Tier          Tier      `json:"tier"`
-	Balance       Money     `json:"balance"`
-	CreatedAt     time.Time `json:"created_at"`
+	ID            int64  `json:"-"`
+	AccountNumber string `json:"account_number"`
+	OwnerID       string `json:"owner_id"`
+	Tier          Tier   `json:"tier"`
+	Balance       Money  `json:"balance"`
+	// AvailableBalance is the balance less the account's active holds:
+	// what it may spend.
+	AvailableBalance Money `json:"available_balance"`
+	// DailyDebitUsed is what counts against today's daily limit (Lagos
+	// day, as the store's clock reads it).
+	DailyDebitUsed Money     `json:"daily_debit_used"`
+	CreatedAt      time.Time `json:"created_at"`
 }
 
 // Limits returns the account's limits under its tier.

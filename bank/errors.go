@@ -27,6 +27,7 @@ const (
 	CodeIdempotencyReused Code = "IDEMPOTENCY_KEY_REUSED"
 	CodeInsufficientFunds Code = "INSUFFICIENT_FUNDS"
 	CodeSingleLimit       Code = "SINGLE_LIMIT_EXCEEDED"
+	CodeDailyLimit        Code = "DAILY_LIMIT_EXCEEDED"
 	CodeReceiverLimit     Code = "RECEIVER_BALANCE_LIMIT"
 	CodeSameAccount       Code = "SAME_ACCOUNT"
 	CodeTierNotHigher     Code = "TIER_NOT_HIGHER"
@@ -45,6 +46,7 @@ const (
 // retried. A slice, not a map: workflow code reads it (retry policies), and
 // must see one order every time.
 var finalCodes = []Code{
+	CodeDailyLimit,
 	CodeEmailTaken,
 	CodeIdempotencyReused,
 	CodeIdentityInUse,
@@ -55,6 +57,7 @@ var finalCodes = []Code{
 	CodeSameAccount,
 	CodeSingleLimit,
 	CodeTierNotHigher,
+	CodeTransferNotPending,
 	CodeValidation,
 }
 
@@ -64,6 +67,20 @@ func (c Code) Final() bool { return slices.Contains(finalCodes, c) }
 
 // FinalCodes lists the codes of final answers, sorted.
 func FinalCodes() []Code { return slices.Clone(finalCodes) }
+
+// Codes of held transfers (CONTRACT.md, "Large transfers: holds and
+// approval").
+const (
+	// CodeTransferNotPending refuses a decision (approve, reject, cancel)
+	// on a transfer that is not, or no longer, PENDING_APPROVAL.
+	CodeTransferNotPending Code = "TRANSFER_NOT_PENDING"
+
+	// The failure codes of held transfers that did not go through: a
+	// transfer's failure_code, never an error returned to a caller.
+	CodeRejected        Code = "REJECTED"         // an operator rejected it
+	CodeCancelled       Code = "CANCELLED"        // its sender cancelled it
+	CodeApprovalExpired Code = "APPROVAL_EXPIRED" // nobody decided before the deadline
+)
 
 // Error is the one error type that crosses package borders with a code.
 // Message is safe to show to the caller: it never holds secrets or PII.

@@ -13,6 +13,9 @@ const (
 	EventTransferFailed    EventType = "transfer_failed"
 	EventDepositCompleted  EventType = "deposit_completed"
 	EventTierUpgraded      EventType = "tier_upgraded"
+	// EventTransferPendingApproval: a large transfer was accepted and its
+	// amount is on hold until an operator decides.
+	EventTransferPendingApproval EventType = "transfer_pending_approval"
 )
 
 // Event is the message on the bus. ID is deterministic (derived from the

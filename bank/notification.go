@@ -18,6 +18,9 @@ const (
 	NotificationDeposit        NotificationType = "DEPOSIT"
 	NotificationTierUpgraded   NotificationType = "TIER_UPGRADED"
 	NotificationTransferFailed NotificationType = "TRANSFER_FAILED"
+	// NotificationTransferPendingApproval tells the sender that a large
+	// transfer waits for an operator, its amount on hold.
+	NotificationTransferPendingApproval NotificationType = "TRANSFER_PENDING_APPROVAL"
 )
 
 // NotificationTypes are every notification type, in the order of the
@@ -25,7 +28,7 @@ const (
 // test in package app ties the three together).
 var NotificationTypes = []NotificationType{
 	NotificationAccountCreated, NotificationTransferDebit, NotificationTransferCredit,
-	NotificationDeposit, NotificationTierUpgraded, NotificationTransferFailed,
+	NotificationDeposit, NotificationTierUpgraded, NotificationTransferFailed, NotificationTransferPendingApproval,
 }
 
 // Valid reports whether t is a known notification type.
@@ -133,6 +136,16 @@ func NotificationsFor(ev Event) ([]Notification, error) {
 		n.Type, n.Title = NotificationTierUpgraded, "Account upgraded"
 		n.Amount = nil
 		n.Message = fmt.Sprintf("Your account%s is now on %s, with higher limits.", clause(" ", ev.AccountNumber), ev.Tier)
+		return []Notification{n}, nil
+
+	case EventTransferPendingApproval:
+		if err := needAmount(); err != nil {
+			return nil, err
+		}
+		n := base
+		n.Type, n.Title = NotificationTransferPendingApproval, "Transfer awaiting approval"
+		n.Message = fmt.Sprintf("Your transfer of %s%s is awaiting the bank's approval. The amount is on hold in your account%s until it is approved, rejected or expires; you can cancel it meanwhile.",
+			amountText(*amount), clause(" to account ", ev.CounterpartAccount), clause(" ", ev.AccountNumber))
 		return []Notification{n}, nil
 
 	case EventTransferFailed:

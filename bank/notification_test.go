@@ -2,6 +2,7 @@ package bank
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -80,6 +81,21 @@ func TestNotificationsFor(t *testing.T) {
 			want: []want{{userID: sender, typ: NotificationTransferFailed, title: "Transfer failed", amount: amt(6_000_000),
 				reference: "ref-4", accountNumber: fromAcc, mentions: []string{"SINGLE_LIMIT_EXCEEDED", "NGN 60000.00", toAcc}}},
 		},
+		{
+			name: "transfer held for approval tells the sender only",
+			ev: Event{ID: "e8", Type: EventTransferPendingApproval, UserID: sender, CounterpartyID: receiver,
+				AccountNumber: fromAcc, CounterpartAccount: toAcc, Reference: "ref-5", Amount: "1500000"},
+			want: []want{{userID: sender, typ: NotificationTransferPendingApproval, title: "Transfer awaiting approval",
+				amount: amt(150_000_000), reference: "ref-5", accountNumber: fromAcc,
+				mentions: []string{"NGN 1500000.00", toAcc, "on hold", "cancel"}}},
+		},
+		{
+			name: "a rejected held transfer fails with its code",
+			ev: Event{ID: "e9", Type: EventTransferFailed, UserID: sender, AccountNumber: fromAcc,
+				CounterpartAccount: toAcc, Reference: "ref-5", Amount: "1500000", FailureCode: CodeRejected},
+			want: []want{{userID: sender, typ: NotificationTransferFailed, title: "Transfer failed", amount: amt(150_000_000),
+				reference: "ref-5", accountNumber: fromAcc, mentions: []string{"REJECTED", "No money was moved"}}},
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := NotificationsFor(tc.ev)
@@ -130,6 +146,7 @@ func TestNotificationsForRejects(t *testing.T) {
 		{"transfer without amount", func(e *Event) { e.Amount = "" }, "amount"},
 		{"deposit without amount", func(e *Event) { e.Type, e.Amount = EventDepositCompleted, "" }, "amount"},
 		{"tier upgrade without tier", func(e *Event) { e.Type = EventTierUpgraded }, "tier"},
+		{"pending approval without amount", func(e *Event) { e.Type, e.Amount = EventTransferPendingApproval, "" }, "amount"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ev := good
@@ -159,7 +176,20 @@ func TestWelcomeWithoutAccountNumber(t *testing.T) {
 }
 
 func TestNotificationTypeValid(t *testing.T) {
-	if NotificationType("TRANSFER").Valid() || NotificationType("").Valid() {
+	if NotificationType("TRANSFER").Valid() || NotificationType("").Valid() || NotificationType("transfer_failed").Valid() {
 		t.Error("unknown type reported valid")
+	}
+	// The contract's list, in its order (CONTRACT.md, GraphQL
+	// Notification.type; the types of later issues join it as they land).
+	want := []NotificationType{"ACCOUNT_CREATED", "TRANSFER_DEBIT", "TRANSFER_CREDIT", "DEPOSIT", "TIER_UPGRADED",
+		"TRANSFER_FAILED", "TRANSFER_PENDING_APPROVAL"}
+	got := NotificationTypes
+	if !slices.Equal(got, want) {
+		t.Errorf("NotificationTypes = %v, want %v", got, want)
+	}
+	for _, typ := range got {
+		if !typ.Valid() {
+			t.Errorf("%s not valid", typ)
+		}
 	}
 }

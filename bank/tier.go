@@ -14,13 +14,16 @@ const (
 type Limits struct {
 	SingleTransaction *Money
 	MaxBalance        *Money
+	// DailyDebit bounds what an account's transfers out may add up to in
+	// one Lagos day (see DebitCounter).
+	DailyDebit *Money
 }
 
 func moneyPtr(m Money) *Money { return &m }
 
 var tierLimits = map[Tier]Limits{
-	Tier1: {SingleTransaction: moneyPtr(50_000_00), MaxBalance: moneyPtr(300_000_00)},
-	Tier2: {SingleTransaction: moneyPtr(200_000_00), MaxBalance: moneyPtr(1_000_000_00)},
+	Tier1: {SingleTransaction: moneyPtr(50_000_00), MaxBalance: moneyPtr(300_000_00), DailyDebit: moneyPtr(100_000_00)},
+	Tier2: {SingleTransaction: moneyPtr(200_000_00), MaxBalance: moneyPtr(1_000_000_00), DailyDebit: moneyPtr(500_000_00)},
 	Tier3: {},
 }
 
@@ -36,7 +39,8 @@ func (t Tier) Limits() Limits {
 	if !ok {
 		l = tierLimits[Tier1]
 	}
-	return Limits{SingleTransaction: copyMoney(l.SingleTransaction), MaxBalance: copyMoney(l.MaxBalance)}
+	return Limits{SingleTransaction: copyMoney(l.SingleTransaction), MaxBalance: copyMoney(l.MaxBalance),
+		DailyDebit: copyMoney(l.DailyDebit)}
 }
 
 func copyMoney(m *Money) *Money {

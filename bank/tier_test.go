@@ -4,12 +4,12 @@ import "testing"
 
 func TestTierLimitsMatchContract(t *testing.T) {
 	cases := []struct {
-		tier           Tier
-		single, maxBal string // "" is unlimited
+		tier                  Tier
+		single, maxBal, daily string // "" is unlimited
 	}{
-		{Tier1, "50000.00", "300000.00"},
-		{Tier2, "200000.00", "1000000.00"},
-		{Tier3, "", ""},
+		{Tier1, "50000.00", "300000.00", "100000.00"},
+		{Tier2, "200000.00", "1000000.00", "500000.00"},
+		{Tier3, "", "", ""},
 	}
 	show := func(m *Money) string {
 		if m == nil {
@@ -25,6 +25,9 @@ func TestTierLimitsMatchContract(t *testing.T) {
 		if got := show(l.MaxBalance); got != c.maxBal {
 			t.Errorf("%s max balance = %q, want %q", c.tier, got, c.maxBal)
 		}
+		if got := show(l.DailyDebit); got != c.daily {
+			t.Errorf("%s daily debit limit = %q, want %q", c.tier, got, c.daily)
+		}
 		if a := (Account{Tier: c.tier}).Limits(); show(a.SingleTransaction) != c.single || show(a.MaxBalance) != c.maxBal {
 			t.Errorf("Account{Tier: %s}.Limits() disagrees with the tier", c.tier)
 		}
@@ -35,6 +38,9 @@ func TestTierLimitsMatchContract(t *testing.T) {
 	}
 	if l := Tier2.Limits(); *l.SingleTransaction != 20_000_000 || *l.MaxBalance != 100_000_000 {
 		t.Errorf("TIER_2 limits in kobo = %d / %d", *l.SingleTransaction, *l.MaxBalance)
+	}
+	if d1, d2 := *Tier1.Limits().DailyDebit, *Tier2.Limits().DailyDebit; d1 != 10_000_000 || d2 != 50_000_000 {
+		t.Errorf("daily debit limits in kobo = %d / %d", d1, d2)
 	}
 }
 
@@ -48,6 +54,13 @@ func TestTierLimitsAreNotShared(t *testing.T) {
 	*l.SingleTransaction = saved // restore for the other tests either way
 	if seen != 5_000_000 {
 		t.Fatalf("writing through Tier1.Limits().SingleTransaction changed TIER_1's limit to %s", seen)
+	}
+	savedDaily := *l.DailyDebit
+	*l.DailyDebit = MaxMoney
+	seenDaily := *Tier1.Limits().DailyDebit
+	*l.DailyDebit = savedDaily
+	if seenDaily != 10_000_000 {
+		t.Fatalf("writing through Tier1.Limits().DailyDebit changed TIER_1's daily limit to %s", seenDaily)
 	}
 }
 

@@ -17,7 +17,23 @@ const (
 	StatusPending   TransferStatus = "PENDING"
 	StatusCompleted TransferStatus = "COMPLETED"
 	StatusFailed    TransferStatus = "FAILED"
+	// StatusPendingApproval is a large transfer that passed every check and
+	// waits, with its amount on hold, for an operator's decision.
+	StatusPendingApproval TransferStatus = "PENDING_APPROVAL"
 )
+
+// Valid reports whether s is a status a stored transfer can have.
+func (s TransferStatus) Valid() bool {
+	switch s {
+	case StatusPending, StatusCompleted, StatusFailed, StatusPendingApproval:
+		return true
+	}
+	return false
+}
+
+// Final reports whether a transfer in status s has ended: money moved
+// (COMPLETED) or never will (FAILED).
+func (s TransferStatus) Final() bool { return s == StatusCompleted || s == StatusFailed }
 
 // TransferKind tells customer transfers from operator deposits.
 type TransferKind string
@@ -51,6 +67,8 @@ type Transfer struct {
 	CreatedBy   string         `json:"created_by"`
 	CreatedAt   time.Time      `json:"created_at"`
 	CompletedAt *time.Time     `json:"completed_at,omitempty"`
+	// Approval is set on a transfer that was held for approval.
+	Approval *Approval `json:"approval,omitempty"`
 }
 
 // TransferRequest is a validated request to move money.
@@ -97,7 +115,16 @@ type Party struct {
 	OwnerID string // "" for the funding account
 	Tier    Tier
 	Balance Money
+	// OnHold is the sum of the account's active holds: Balance - OnHold is
+	// what it may spend (the available balance).
+	OnHold Money
+	// DebitsToday is what counts against the daily limit of the day the
+	// transfer is accepted on (DebitCounter.On).
+	DebitsToday Money
 }
+
+// Available is the balance less the active holds.
+func (p Party) Available() Money { return p.Balance - p.OnHold }
 
 // Party is the account as the rules see it.
 func (a Account) Party() Party {
@@ -145,22 +172,37 @@ func CheckTransfer(from, to Party, amount Money) Code {
 		return CodeSameAccount
 	}
 	if !from.System {
-		if l := from.Tier.Limits().SingleTransaction; l != nil && amount > *l {
+		l := from.Tier.Limits()
+		if l.SingleTransaction != nil && amount > *l.SingleTransaction {
 			return CodeSingleLimit
 		}
-		if from.Balance < amount {
+		// Written as a difference: used is never above the limit, so
+		// neither side can overflow.
+		if l.DailyDebit != nil && amount > *l.DailyDebit-from.DebitsToday {
+			return CodeDailyLimit
+		}
+		if from.Available() < amount {
 			return CodeInsufficientFunds
 		}
 	} else if from.Balance < Money(math.MinInt64)+amount {
 		return CodeInsufficientFunds // the funding account may go below zero, not below what int64 holds
 	}
-	if !to.System {
-		if to.Balance > Money(math.MaxInt64)-amount {
-			return CodeReceiverLimit // beyond what the ledger can hold
-		}
-		if l := to.Tier.Limits().MaxBalance; l != nil && to.Balance+amount > *l {
-			return CodeReceiverLimit
-		}
+	return CheckCredit(to, amount)
+}
+
+// CheckCredit is the receiver's rule: a customer account never goes above
+// its tier's max balance. It is checked when a transfer is accepted and
+// again when a held transfer is approved (the receiver may have received
+// other money meanwhile). "" when the credit may proceed.
+func CheckCredit(to Party, amount Money) Code {
+	if to.System {
+		return ""
+	}
+	if to.Balance > Money(math.MaxInt64)-amount {
+		return CodeReceiverLimit // beyond what the ledger can hold
+	}
+	if l := to.Tier.Limits().MaxBalance; l != nil && to.Balance+amount > *l {
+		return CodeReceiverLimit
 	}
 	return ""
 }

@@ -156,3 +156,98 @@ func TestCheckTransferSystemAccountCannotWrap(t *testing.T) {
 		t.Fatalf("past MinInt64: %q, want INSUFFICIENT_FUNDS (no wrap-around)", got)
 	}
 }
+
+// TestCheckTransferDailyAndAvailable covers the rules issue 16 added: the
+// daily debit limit (third in the contract's order) and funds checked
+// against the available balance (balance less active holds).
+func TestCheckTransferDailyAndAvailable(t *testing.T) {
+	const (
+		tier1Daily Money = 100_000_00
+		tier2Daily Money = 500_000_00
+	)
+	rich := func(tier Tier, used Money) Party {
+		return Party{ID: 1, Tier: tier, Balance: 10_000_000_00, DebitsToday: used}
+	}
+	empty := Party{ID: 2, Tier: Tier3}
+	system := Party{ID: 99, System: true, Tier: Tier1, Balance: -5_000_000_00, DebitsToday: 1_000_000_000_00}
+
+	cases := []struct {
+		name     string
+		from, to Party
+		amount   Money
+		want     Code
+	}{
+		// The daily limit: today's counted debits plus the amount.
+		{"TIER_1 first debit of the day at the limit", rich(Tier1, 0), empty, tier1Limit, ""},
+		{"TIER_1 reaches the daily limit exactly", rich(Tier1, tier1Daily-tier1Limit), empty, tier1Limit, ""},
+		{"TIER_1 one kobo past the daily limit", rich(Tier1, tier1Daily-tier1Limit+kobo), empty, tier1Limit, CodeDailyLimit},
+		{"TIER_1 at the daily limit already", rich(Tier1, tier1Daily), empty, kobo, CodeDailyLimit},
+		{"TIER_2 reaches the daily limit exactly", rich(Tier2, tier2Daily-tier2Limit), empty, tier2Limit, ""},
+		{"TIER_2 one kobo past the daily limit", rich(Tier2, tier2Daily-kobo), empty, 2 * kobo, CodeDailyLimit},
+		{"TIER_3 has no daily limit", rich(Tier3, 1_000_000_000_00), empty, 10_000_000_00, ""},
+		{"unknown tier gets TIER_1's daily limit", rich("TIER_9", tier1Daily), empty, kobo, CodeDailyLimit},
+		// An upgrade applies at once to the same day's total: 150,000.00
+		// used is over TIER_1's limit, not TIER_2's.
+		{"after an upgrade the new limit applies to the day", rich(Tier2, 150_000_00), empty, tier2Limit, ""},
+		{"the funding account has no daily limit", system, empty, tier1Max, ""},
+
+		// Funds: against the available balance.
+		{"available exactly the amount", Party{ID: 1, Tier: Tier1, Balance: 1_000_00, OnHold: 400_00}, empty, 600_00, ""},
+		{"available one kobo short", Party{ID: 1, Tier: Tier1, Balance: 1_000_00, OnHold: 400_01}, empty, 600_00, CodeInsufficientFunds},
+		{"everything on hold", Party{ID: 1, Tier: Tier3, Balance: 1_000_000_00, OnHold: 1_000_000_00}, empty, kobo, CodeInsufficientFunds},
+
+		// The contract's order.
+		{"same account before the daily limit", Party{ID: 1, Tier: Tier1, DebitsToday: tier1Daily}, Party{ID: 1, Tier: Tier1}, kobo, CodeSameAccount},
+		{"single limit before the daily limit", rich(Tier1, tier1Daily), empty, tier1Limit + kobo, CodeSingleLimit},
+		{"daily limit before funds", Party{ID: 1, Tier: Tier1, DebitsToday: tier1Daily}, empty, kobo, CodeDailyLimit},
+		{"daily limit before the receiver's max", rich(Tier1, tier1Daily), Party{ID: 2, Tier: Tier1, Balance: tier1Max}, kobo, CodeDailyLimit},
+		{"available funds before the receiver's max", Party{ID: 1, Tier: Tier1, Balance: 10_00, OnHold: 10_00}, Party{ID: 2, Tier: Tier1, Balance: tier1Max}, kobo, CodeInsufficientFunds},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := CheckTransfer(c.from, c.to, c.amount); got != c.want {
+				t.Errorf("CheckTransfer(%+v, %+v, %s) = %q, want %q", c.from, c.to, c.amount, got, c.want)
+			}
+		})
+	}
+}
+
+func TestCheckCredit(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		to     Party
+		amount Money
+		want   Code
+	}{
+		{"TIER_1 to exactly its max", Party{Tier: Tier1, Balance: tier1Max - 5_00}, 5_00, ""},
+		{"TIER_1 one kobo above its max", Party{Tier: Tier1, Balance: tier1Max - 5_00}, 5_00 + kobo, CodeReceiverLimit},
+		// Holds do not count for the receiver's max: the balance does.
+		{"a receiver's own holds do not make room", Party{Tier: Tier1, Balance: tier1Max, OnHold: 100_00}, kobo, CodeReceiverLimit},
+		{"TIER_3 up to what int64 holds", Party{Tier: Tier3, Balance: math.MaxInt64 - 5}, 5, ""},
+		{"TIER_3 past what int64 holds", Party{Tier: Tier3, Balance: math.MaxInt64 - 5}, 6, CodeReceiverLimit},
+		{"the system account takes anything", Party{System: true, Tier: Tier1, Balance: math.MaxInt64}, 1_000_000_00, ""},
+	} {
+		if got := CheckCredit(c.to, c.amount); got != c.want {
+			t.Errorf("%s: CheckCredit = %q, want %q", c.name, got, c.want)
+		}
+	}
+}
+
+func TestTransferStatus(t *testing.T) {
+	for _, c := range []struct {
+		s            TransferStatus
+		valid, final bool
+	}{
+		{StatusPending, true, false},
+		{StatusPendingApproval, true, false},
+		{StatusCompleted, true, true},
+		{StatusFailed, true, true},
+		{"", false, false},
+		{"APPROVED", false, false},
+		{"completed", false, false},
+	} {
+		if c.s.Valid() != c.valid || c.s.Final() != c.final {
+			t.Errorf("%q: Valid %v Final %v, want %v %v", c.s, c.s.Valid(), c.s.Final(), c.valid, c.final)
+		}
+	}
+}

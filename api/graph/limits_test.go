@@ -111,7 +111,7 @@ func TestSchemaMatchesContract(t *testing.T) {
 	for _, v := range schema.Types["NotificationType"].EnumValues {
 		values = append(values, v.Name)
 	}
-	if got := strings.Join(values, " "); got != "ACCOUNT_CREATED TRANSFER_DEBIT TRANSFER_CREDIT DEPOSIT TIER_UPGRADED TRANSFER_FAILED" {
+	if got := strings.Join(values, " "); got != "ACCOUNT_CREATED TRANSFER_DEBIT TRANSFER_CREDIT DEPOSIT TIER_UPGRADED TRANSFER_FAILED TRANSFER_PENDING_APPROVAL" {
 		t.Errorf("NotificationType = %s", got)
 	}
 	if schema.Types["Time"].Kind != ast.Scalar {

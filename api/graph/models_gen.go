@@ -36,6 +36,8 @@ const (
 	NotificationTypeDeposit        NotificationType = "DEPOSIT"
 	NotificationTypeTierUpgraded   NotificationType = "TIER_UPGRADED"
 	NotificationTypeTransferFailed NotificationType = "TRANSFER_FAILED"
+	// A large transfer waits for the bank's approval; its amount is on hold.
+	NotificationTypeTransferPendingApproval NotificationType = "TRANSFER_PENDING_APPROVAL"
 )
 
 var AllNotificationType = []NotificationType{
@@ -45,11 +47,12 @@ var AllNotificationType = []NotificationType{
 	NotificationTypeDeposit,
 	NotificationTypeTierUpgraded,
 	NotificationTypeTransferFailed,
+	NotificationTypeTransferPendingApproval,
 }
 
 func (e NotificationType) IsValid() bool {
 	switch e {
-	case NotificationTypeAccountCreated, NotificationTypeTransferDebit, NotificationTypeTransferCredit, NotificationTypeDeposit, NotificationTypeTierUpgraded, NotificationTypeTransferFailed:
+	case NotificationTypeAccountCreated, NotificationTypeTransferDebit, NotificationTypeTransferCredit, NotificationTypeDeposit, NotificationTypeTierUpgraded, NotificationTypeTransferFailed, NotificationTypeTransferPendingApproval:
 		return true
 	}
 	return false

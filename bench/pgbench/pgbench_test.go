@@ -11,9 +11,9 @@ import (
 )
 
 // TestPostScriptStatements checks that post.sql prepares the statements
-// Ledger.Post sends (lockSQL inside the wrapper that gives \gset one row,
-// writeSQL as it is), so the comparison does not drift when ledger.go
-// changes.
+// Ledger.Post sends (lockSQL inside the wrapper that gives \aset one row,
+// clockSQL and writeSQL as they are), so the comparison does not drift
+// when ledger.go changes.
 func TestPostScriptStatements(t *testing.T) {
 	body, err := Scripts.ReadFile(PostScript)
 	if err != nil {
@@ -21,7 +21,7 @@ func TestPostScriptStatements(t *testing.T) {
 	}
 	script := squash(string(body))
 	consts := stringConsts(t, "../../internal/postgres/ledger.go")
-	for _, name := range []string{"lockSQL", "writeSQL"} {
+	for _, name := range []string{"lockSQL", "clockSQL", "writeSQL"} {
 		sql, ok := consts[name]
 		if !ok {
 			t.Fatalf("ledger.go has no constant %s any more", name)

@@ -246,7 +246,7 @@ type problemBody struct {
 }
 
 var refusalCodes = map[string]bool{
-	string(bank.CodeInsufficientFunds): true, string(bank.CodeSingleLimit): true,
+	string(bank.CodeInsufficientFunds): true, string(bank.CodeSingleLimit): true, string(bank.CodeDailyLimit): true,
 	string(bank.CodeReceiverLimit): true, string(bank.CodeSameAccount): true,
 	string(bank.CodeIdempotencyReused): true, // never right here: the checker flags it
 }

@@ -11,6 +11,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/bankcore/bank/bank"
+
 	"github.com/bankcore/bank/internal/postgres"
 	"github.com/bankcore/bank/internal/testenv"
 )
@@ -198,6 +200,13 @@ func TestBankJepsen(t *testing.T) {
 	ids := map[string]string{}
 	codes := map[string]int{}
 	replays, polled := 0, 0
+	sent := map[string]int64{} // completed debits by sender: all of them, so at least the day's
+	for _, o := range outcomes {
+		if o.completed {
+			sent[o.from] += o.amount
+		}
+	}
+	dailyLimit := int64(*bank.Tier1.Limits().DailyDebit)
 	for _, o := range outcomes {
 		replays += o.replays
 		if o.resolvedBy != "" {
@@ -216,6 +225,15 @@ func TestBankJepsen(t *testing.T) {
 			case "INSUFFICIENT_FUNDS":
 				if o.from == o.to {
 					t.Errorf("%s: %s for a transfer to self", o.key, o.code)
+				}
+			case "DAILY_LIMIT_EXCEEDED":
+				// Two workers send up to 80 transfers of up to 3,000.00 from
+				// one TIER_1 account: the day's 100,000.00 can run out. The
+				// refusal is right only if what the sender sent (in all,
+				// which is at least what it had sent that day) and this
+				// amount pass the limit.
+				if o.from == o.to || sent[o.from]+o.amount <= dailyLimit {
+					t.Errorf("%s: %s for %d after %d sent from %s", o.key, o.code, o.amount, sent[o.from], o.from)
 				}
 			default:
 				// Amounts stay under the single limit and 80,000.00 in all

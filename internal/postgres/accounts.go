@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -11,18 +12,35 @@ import (
 	"github.com/bankcore/bank/bank"
 )
 
-const accountColumns = `id, account_number, owner_id, tier, balance, created_at`
+const accountColumns = `id, account_number, owner_id, tier, balance, on_hold, debit_day, debit_used, created_at`
 
-func scanAccount(row pgx.Row) (bank.Account, error) {
+// scanAccount reads accountColumns; today is the Lagos day whose counted
+// debits are daily_debit_used.
+func scanAccount(row pgx.Row, today bank.Day) (bank.Account, error) {
 	var a bank.Account
 	var owner uuid.NullUUID
-	if err := row.Scan(&a.ID, &a.AccountNumber, &owner, &a.Tier, &a.Balance, &a.CreatedAt); err != nil {
+	var onHold bank.Money
+	var counter bank.DebitCounter
+	var debitDay *time.Time
+	if err := row.Scan(&a.ID, &a.AccountNumber, &owner, &a.Tier, &a.Balance, &onHold, &debitDay, &counter.Used, &a.CreatedAt); err != nil {
 		return bank.Account{}, err
 	}
 	if owner.Valid {
 		a.OwnerID = owner.UUID.String()
 	}
+	counter.Day = dayOf(debitDay)
+	a.AvailableBalance = a.Balance - onHold
+	a.DailyDebitUsed = counter.On(today)
 	return a, nil
+}
+
+// dayOf turns a SQL date (midnight UTC of that date, as pgx reads it) into
+// a bank.Day; NULL is no day.
+func dayOf(d *time.Time) bank.Day {
+	if d == nil {
+		return ""
+	}
+	return bank.Day(d.UTC().Format(time.DateOnly))
 }
 
 // ProvisionDefault returns the user's default account, creating a TIER_1
@@ -38,13 +56,13 @@ func (s *Accounts) ProvisionDefault(ctx context.Context, ownerID string) (bank.A
 			INSERT INTO ledger.accounts (account_number, owner_id, kind, is_default, tier)
 			VALUES ($1, $2, 'customer', true, $3)
 			ON CONFLICT (owner_id) WHERE is_default DO NOTHING
-			RETURNING `+accountColumns, bank.NewAccountNumber(), owner, string(bank.Tier1)))
+			RETURNING `+accountColumns, bank.NewAccountNumber(), owner, string(bank.Tier1)), s.today())
 		switch {
 		case err == nil:
 			return a, nil
 		case errors.Is(err, pgx.ErrNoRows):
 			return scanAccount(s.pool.QueryRow(ctx, `SELECT `+accountColumns+`
-				FROM ledger.accounts WHERE owner_id = $1 AND is_default`, owner))
+				FROM ledger.accounts WHERE owner_id = $1 AND is_default`, owner), s.today())
 		case isUniqueViolation(err, "accounts_account_number_key"):
 			continue // one in 900 million: draw another number
 		default:
@@ -60,7 +78,7 @@ func (s *Accounts) ByNumber(ctx context.Context, number string) (bank.Account, e
 		return bank.Account{}, bank.Errorf(bank.CodeNotFound, "account not found")
 	}
 	a, err := scanAccount(s.pool.QueryRow(ctx, `SELECT `+accountColumns+`
-		FROM ledger.accounts WHERE account_number = $1 AND kind = 'customer'`, number))
+		FROM ledger.accounts WHERE account_number = $1 AND kind = 'customer'`, number), s.today())
 	if errors.Is(err, pgx.ErrNoRows) {
 		return bank.Account{}, bank.Errorf(bank.CodeNotFound, "account not found")
 	}
@@ -81,7 +99,8 @@ func (s *Accounts) ByOwner(ctx context.Context, ownerID string) ([]bank.Account,
 	if err != nil {
 		return nil, fmt.Errorf("list accounts: %w", err)
 	}
-	accounts, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (bank.Account, error) { return scanAccount(r) })
+	today := s.today()
+	accounts, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (bank.Account, error) { return scanAccount(r, today) })
 	if err != nil {
 		return nil, fmt.Errorf("list accounts: %w", err)
 	}
@@ -96,7 +115,7 @@ func (s *Accounts) UpgradeTier(ctx context.Context, in bank.TierUpgrade) (bank.A
 	var out bank.Account
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		a, err := scanAccount(tx.QueryRow(ctx, `SELECT `+accountColumns+`
-			FROM ledger.accounts WHERE account_number = $1 AND kind = 'customer' FOR UPDATE`, in.AccountNumber))
+			FROM ledger.accounts WHERE account_number = $1 AND kind = 'customer' FOR UPDATE`, in.AccountNumber), s.today())
 		if errors.Is(err, pgx.ErrNoRows) || (err == nil && a.OwnerID != in.UserID) {
 			return bank.Errorf(bank.CodeNotFound, "account not found")
 		}

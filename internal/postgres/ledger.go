@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -16,49 +17,67 @@ import (
 const SystemAccountNumber = "0000000000"
 
 type lockedAccount struct {
-	party  bank.Party
-	number string
+	party   bank.Party
+	number  string
+	counter bank.DebitCounter // the daily counter as stored (any day)
 }
 
 // lockSQL takes both accounts' row locks in id order, so opposite
 // transfers cannot deadlock.
-const lockSQL = `SELECT id, account_number, owner_id, kind = 'system', tier, balance
+const lockSQL = `SELECT id, account_number, owner_id, kind = 'system', tier, balance, on_hold, debit_day, debit_used
 	FROM ledger.accounts WHERE account_number IN ($1, $2) ORDER BY id FOR UPDATE`
 
-// writeSQL writes the transfer row with its final status and, only when the
-// row was inserted ($13: COMPLETED) and the key was free, both balances and
-// both entries, in one statement. On a taken key it writes nothing.
-//
-// The time is read here, under both row locks, not at BEGIN (now()): a
-// posting that began first but locked second would otherwise carry an
-// earlier time than the entry before it in its account's balance_after
-// chain, and "the balance at a time" and statements (which read entries by
-// time) would no longer follow the chain. Under the lock, each account's
-// entries are stamped in the order they are chained.
+// clockSQL reads a posting's instant once lockSQL has returned, so under
+// both row locks, not at BEGIN (now()): a posting that began first but
+// locked second would otherwise carry an earlier time than the entry
+// before it in its account's balance_after chain, and "the balance at a
+// time" and statements (which read entries by time) would no longer follow
+// the chain. Under the lock, each account's entries are stamped in the
+// order they are chained. The same instant gives the Lagos day the
+// transfer counts against and a hold's deadline (a test's clock,
+// WithClock, replaces it).
+const clockSQL = `SELECT clock_timestamp()`
+
+// writeSQL writes the transfer row with its status and, only when the row
+// was inserted (the key was free), what that status needs, in one
+// statement: COMPLETED writes both balances, the sender's daily counter
+// and both entries; PENDING_APPROVAL the sender's on_hold and counter and
+// the hold; FAILED nothing more. On a taken key it writes nothing. Its
+// time ($13, and $14 unless held) is clockSQL's.
 const writeSQL = `
-	WITH clock AS MATERIALIZED (SELECT clock_timestamp() AS at),
-	t AS (
+	WITH t AS (
 		INSERT INTO ledger.transfers (id, kind, key_owner, reference, request_hash, from_account_id, to_account_id,
-			amount, narration, status, failure_code, created_by, created_at, completed_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, (SELECT at FROM clock), (SELECT at FROM clock))
+			amount, narration, status, failure_code, created_by, created_at, completed_at, accepted_day,
+			approval_status, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
 		ON CONFLICT (key_owner, reference) DO NOTHING
 		RETURNING id, created_at, completed_at),
 	b AS (
-		UPDATE ledger.accounts SET balance = CASE id WHEN $6 THEN $14::bigint ELSE $15::bigint END
-		WHERE $13::boolean AND id IN ($6, $7) AND EXISTS (SELECT FROM t)),
+		UPDATE ledger.accounts SET balance = CASE id WHEN $6 THEN $18::bigint ELSE $19::bigint END,
+			on_hold = CASE id WHEN $6 THEN $20::bigint ELSE on_hold END,
+			debit_day = CASE id WHEN $6 THEN $21::date ELSE debit_day END,
+			debit_used = CASE id WHEN $6 THEN $22::bigint ELSE debit_used END
+		WHERE (id = $6 AND $10 <> 'FAILED' OR id = $7 AND $10 = 'COMPLETED') AND EXISTS (SELECT FROM t)),
 	e AS (
 		INSERT INTO ledger.entries (transfer_id, account_id, direction, amount, balance_after, created_at)
 		SELECT t.id, v.account_id, v.direction, $8, v.balance_after, t.created_at
-		FROM t, (VALUES ($6::bigint, 'DEBIT', $14::bigint), ($7::bigint, 'CREDIT', $15::bigint))
+		FROM t, (VALUES ($6::bigint, 'DEBIT', $18::bigint), ($7::bigint, 'CREDIT', $19::bigint))
 			AS v (account_id, direction, balance_after)
-		WHERE $13::boolean)
+		WHERE $10 = 'COMPLETED'),
+	h AS (
+		INSERT INTO ledger.holds (transfer_id, account_id, amount, placed_at)
+		SELECT t.id, $6, $8, t.created_at FROM t WHERE $10 = 'PENDING_APPROVAL')
 	SELECT created_at, completed_at FROM t`
 
 // Post moves money in one transaction of two round trips: (1) BEGIN and
-// both accounts locked in id order; the rules (bank.CheckTransfer) decide
-// in Go under the locks; (2) the transfer row, entries and balances in one
-// statement, and COMMIT. The locks are held for one round trip, which is
-// what bounds a hot account (measured in docs/BENCHMARKS.md). The (key
+// both accounts locked in id order; the rules (bank.CheckTransfer, with the
+// sender's counted debits of the day and its available balance) decide in
+// Go under the locks; (2) the transfer row, entries, balances and the
+// sender's daily counter in one statement, and COMMIT. A transfer that
+// needs approval (WithApproval) is stored PENDING_APPROVAL instead, with
+// its hold, in the same two round trips: see Decide for what ends it. The
+// locks are held for one round trip, which is what bounds a hot account
+// (measured in docs/BENCHMARKS.md). The (key
 // owner, reference) key makes it idempotent: a retry, a crash after commit
 // or a concurrent duplicate gets the stored transfer and moves nothing. A
 // refusal is stored too (status FAILED) and sticks to its key.
@@ -90,10 +109,11 @@ func (l *Ledger) post(ctx context.Context, req bank.TransferRequest) (bank.Trans
 		}
 	}()
 
-	// Round trip 1: begin and lock.
+	// Round trip 1: begin, lock, and the time under the locks.
 	b := &pgx.Batch{}
 	b.Queue("begin")
 	b.Queue(lockSQL, req.FromAccount, req.ToAccount)
+	b.Queue(clockSQL)
 	br := conn.SendBatch(ctx, b)
 	if _, err := br.Exec(); err != nil {
 		_ = br.Close()
@@ -101,6 +121,12 @@ func (l *Ledger) post(ctx context.Context, req bank.TransferRequest) (bank.Trans
 	}
 	inTx = true
 	from, to, err := scanLocked(br, req.FromAccount, req.ToAccount)
+	var locked time.Time
+	if err == nil {
+		if err = br.QueryRow().Scan(&locked); err != nil {
+			err = fmt.Errorf("read clock: %w", err)
+		}
+	}
 	if cerr := br.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("lock accounts: %w", cerr)
 	}
@@ -116,27 +142,26 @@ func (l *Ledger) post(ctx context.Context, req bank.TransferRequest) (bank.Trans
 		return bank.Transfer{}, err
 	}
 
-	code := bank.CheckTransfer(from.party, to.party, req.Amount)
-	status := bank.StatusCompleted
-	var failure *string
-	if code != "" {
-		status = bank.StatusFailed
-		s := string(code)
-		failure = &s
-	}
+	now := l.instant(locked)
+	p := l.plan(req, from, to, now)
 	t := bank.Transfer{
 		ID: uuid.NewString(), Kind: req.Kind, KeyOwner: req.KeyOwner, Reference: req.Reference,
 		RequestHash: req.Hash(), FromAccount: from.number, ToAccount: to.number,
 		FromOwnerID: from.party.OwnerID, ToOwnerID: to.party.OwnerID, Amount: req.Amount, Narration: req.Narration,
-		Status: status, FailureCode: code, CreatedBy: req.CreatedBy,
+		Status: p.status, FailureCode: p.code, CreatedBy: req.CreatedBy,
 	}
-	fromAfter, toAfter := from.party.Balance-t.Amount, to.party.Balance+t.Amount
+	completedAt, approval := &now, any(nil)
+	if p.expiresAt != nil {
+		completedAt, approval = nil, string(bank.ApprovalPending)
+		t.Approval = &bank.Approval{Status: bank.ApprovalPending, ExpiresAt: *p.expiresAt}
+	}
 
 	// Round trip 2: write and commit.
 	b = &pgx.Batch{}
 	b.Queue(writeSQL, t.ID, string(t.Kind), t.KeyOwner, t.Reference, t.RequestHash, from.party.ID, to.party.ID,
-		int64(t.Amount), t.Narration, string(t.Status), failure, t.CreatedBy,
-		status == bank.StatusCompleted, int64(fromAfter), int64(toAfter))
+		int64(t.Amount), t.Narration, string(t.Status), nullable(string(p.code)), t.CreatedBy,
+		now, completedAt, nullable(string(p.acceptedDay)), approval, p.expiresAt,
+		int64(p.fromBalance), int64(p.toBalance), int64(p.fromOnHold), nullable(string(p.counter.Day)), int64(p.counter.Used))
 	b.Queue("commit")
 	br = conn.SendBatch(ctx, b)
 	err = br.QueryRow().Scan(&t.CreatedAt, &t.CompletedAt)
@@ -168,6 +193,22 @@ func (l *Ledger) post(ctx context.Context, req bank.TransferRequest) (bank.Trans
 	return stored, nil
 }
 
+// scanLockedRow reads one row of lockSQL's columns.
+func scanLockedRow(row pgx.Row) (lockedAccount, error) {
+	var a lockedAccount
+	var owner uuid.NullUUID
+	var debitDay *time.Time
+	if err := row.Scan(&a.party.ID, &a.number, &owner, &a.party.System, &a.party.Tier, &a.party.Balance,
+		&a.party.OnHold, &debitDay, &a.counter.Used); err != nil {
+		return a, err
+	}
+	if owner.Valid {
+		a.party.OwnerID = owner.UUID.String()
+	}
+	a.counter.Day = dayOf(debitDay)
+	return a, nil
+}
+
 // scanLocked reads the locked rows as (from, to). Errors: NOT_FOUND.
 func scanLocked(br pgx.BatchResults, fromNumber, toNumber string) (from, to lockedAccount, err error) {
 	rows, err := br.Query()
@@ -177,13 +218,9 @@ func scanLocked(br pgx.BatchResults, fromNumber, toNumber string) (from, to lock
 	defer rows.Close()
 	found := 0
 	for rows.Next() {
-		var a lockedAccount
-		var owner uuid.NullUUID
-		if err := rows.Scan(&a.party.ID, &a.number, &owner, &a.party.System, &a.party.Tier, &a.party.Balance); err != nil {
+		a, err := scanLockedRow(rows)
+		if err != nil {
 			return from, to, fmt.Errorf("lock accounts: %w", err)
-		}
-		if owner.Valid {
-			a.party.OwnerID = owner.UUID.String()
 		}
 		if a.number == fromNumber {
 			from, found = a, found|1
@@ -201,23 +238,33 @@ func scanLocked(br pgx.BatchResults, fromNumber, toNumber string) (from, to lock
 	return from, to, nil
 }
 
-const transferSelect = `
-	SELECT t.id, t.kind, t.key_owner, t.reference, t.request_hash, fa.account_number, ta.account_number,
+// transferColumns and transferJoins read a transfer as scanTransfer scans
+// it; a reader may select more columns between the two (scanned into
+// scanTransfer's extra destinations).
+const (
+	transferColumns = `t.id, t.kind, t.key_owner, t.reference, t.request_hash, fa.account_number, ta.account_number,
 		fa.owner_id, ta.owner_id, t.amount, t.narration, t.status, coalesce(t.failure_code, ''), t.created_by,
-		t.created_at, t.completed_at
+		t.created_at, t.completed_at, ` + approvalColumns
+	transferJoins = `
 	FROM ledger.transfers t
 	JOIN ledger.accounts fa ON fa.id = t.from_account_id
 	JOIN ledger.accounts ta ON ta.id = t.to_account_id`
+	transferSelect = `
+	SELECT ` + transferColumns + transferJoins
+)
 
-func scanTransfer(row pgx.Row) (bank.Transfer, error) {
+func scanTransfer(row pgx.Row, extra ...any) (bank.Transfer, error) {
 	var t bank.Transfer
 	var id, keyOwner, createdBy uuid.UUID
 	var fromOwner, toOwner uuid.NullUUID
-	err := row.Scan(&id, &t.Kind, &keyOwner, &t.Reference, &t.RequestHash, &t.FromAccount, &t.ToAccount,
-		&fromOwner, &toOwner, &t.Amount, &t.Narration, &t.Status, &t.FailureCode, &createdBy, &t.CreatedAt, &t.CompletedAt)
-	if err != nil {
+	var ap approvalRow
+	dest := append([]any{&id, &t.Kind, &keyOwner, &t.Reference, &t.RequestHash, &t.FromAccount, &t.ToAccount,
+		&fromOwner, &toOwner, &t.Amount, &t.Narration, &t.Status, &t.FailureCode, &createdBy, &t.CreatedAt, &t.CompletedAt},
+		ap.dest()...)
+	if err := row.Scan(append(dest, extra...)...); err != nil {
 		return bank.Transfer{}, err
 	}
+	t.Approval = ap.approval()
 	t.ID, t.KeyOwner, t.CreatedBy = id.String(), keyOwner.String(), createdBy.String()
 	if fromOwner.Valid {
 		t.FromOwnerID = fromOwner.UUID.String()
@@ -286,7 +333,7 @@ func (l *Ledger) Entries(ctx context.Context, accountNumber string, limit int, b
 }
 
 // Audit is what the invariant checks read: every balance against its
-// entries, and the total.
+// entries, and the total; holds and the daily limits (audit.go).
 type Audit struct {
 	Total            bank.Money
 	Mismatched       []string // account numbers whose balance differs from their entries
@@ -296,9 +343,11 @@ type Audit struct {
 	CompletedPosted  int // completed transfers with exactly two entries
 	CompletedMissing int // completed transfers without their two entries
 	FailedWithEntry  int // failed transfers that nonetheless have entries
+	HoldAudit
 }
 
-// RunAudit checks the ledger invariants of CONTRACT.md.
+// RunAudit checks the ledger invariants of CONTRACT.md (1, 2, 5 and 6;
+// Audit.Broken says which fail).
 func (l *Ledger) RunAudit(ctx context.Context) (Audit, error) {
 	var a Audit
 	err := l.pool.QueryRow(ctx, `SELECT coalesce(sum(balance), 0), count(*) FROM ledger.accounts`).Scan(&a.Total, &a.Accounts)
@@ -343,6 +392,10 @@ func (l *Ledger) RunAudit(ctx context.Context) (Audit, error) {
 		FROM ledger.transfers t
 		CROSS JOIN LATERAL (SELECT count(*) AS n FROM ledger.entries e WHERE e.transfer_id = t.id) c`).
 		Scan(&a.CompletedPosted, &a.CompletedMissing, &a.FailedWithEntry)
+	if err != nil {
+		return a, err
+	}
+	a.HoldAudit, err = auditHolds(ctx, l.pool)
 	return a, err
 }
 
@@ -351,6 +404,8 @@ func (l *Ledger) RunAudit(ctx context.Context) (Audit, error) {
 // one ByNumber or ByKey runs alone.
 func (l *Ledger) LookupTransfer(ctx context.Context, keyOwner, reference, from, to string) (bank.TransferLookup, error) {
 	var out bank.TransferLookup
+	today := l.today()
+	scanAccountToday := func(row pgx.Row) (bank.Account, error) { return scanAccount(row, today) }
 	b := &pgx.Batch{}
 	const account = `SELECT ` + accountColumns + ` FROM ledger.accounts WHERE account_number = $1 AND kind = 'customer'`
 	for _, a := range []struct {
@@ -358,11 +413,11 @@ func (l *Ledger) LookupTransfer(ctx context.Context, keyOwner, reference, from, 
 		dst    **bank.Account
 	}{{from, &out.From}, {to, &out.To}} {
 		if bank.ValidAccountNumber(a.number) {
-			queueOptional(b, "read account", scanAccount, a.dst, account, a.number)
+			queueOptional(b, "read account", scanAccountToday, a.dst, account, a.number)
 		}
 	}
 	if _, err := uuid.Parse(keyOwner); err == nil {
-		queueOptional(b, "read transfer", scanTransfer, &out.Stored,
+		queueOptional(b, "read transfer", func(row pgx.Row) (bank.Transfer, error) { return scanTransfer(row) }, &out.Stored,
 			transferSelect+` WHERE t.key_owner = $1 AND t.reference = $2`, keyOwner, reference)
 	}
 	if b.Len() == 0 {

@@ -28,9 +28,15 @@ type (
 	// Users is the auth schema's store.
 	Users struct{ pool *pgxpool.Pool }
 	// Accounts is the ledger schema's account store.
-	Accounts struct{ pool *pgxpool.Pool }
+	Accounts struct {
+		pool *pgxpool.Pool
+		settings
+	}
 	// Ledger is the ledger schema's posting store.
-	Ledger struct{ pool *pgxpool.Pool }
+	Ledger struct {
+		pool *pgxpool.Pool
+		settings
+	}
 	// Notifications is the notify schema's store.
 	Notifications struct{ pool *pgxpool.Pool }
 )
@@ -38,11 +44,17 @@ type (
 // NewUsers returns the users store.
 func NewUsers(pool *pgxpool.Pool) *Users { return &Users{pool: pool} }
 
-// NewAccounts returns the account store.
-func NewAccounts(pool *pgxpool.Pool) *Accounts { return &Accounts{pool: pool} }
+// NewAccounts returns the account store. Its clock (WithClock) says which
+// day daily_debit_used is today's.
+func NewAccounts(pool *pgxpool.Pool, opts ...Option) *Accounts {
+	return &Accounts{pool: pool, settings: newSettings(opts)}
+}
 
-// NewLedger returns the ledger store.
-func NewLedger(pool *pgxpool.Pool) *Ledger { return &Ledger{pool: pool} }
+// NewLedger returns the ledger store: time.Now as its clock and no approval
+// unless options say otherwise (WithClock, WithApproval).
+func NewLedger(pool *pgxpool.Pool, opts ...Option) *Ledger {
+	return &Ledger{pool: pool, settings: newSettings(opts)}
+}
 
 // NewNotifications returns the notification store.
 func NewNotifications(pool *pgxpool.Pool) *Notifications { return &Notifications{pool: pool} }

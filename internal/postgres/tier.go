@@ -40,7 +40,7 @@ func (s *Accounts) ApplyTierUpgrade(ctx context.Context, in bank.TierUpgrade) (b
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		refusal = nil
 		a, err := scanAccount(tx.QueryRow(ctx, `SELECT `+accountColumns+`
-			FROM ledger.accounts WHERE account_number = $1 AND kind = 'customer' FOR UPDATE`, in.AccountNumber))
+			FROM ledger.accounts WHERE account_number = $1 AND kind = 'customer' FOR UPDATE`, in.AccountNumber), s.today())
 		if errors.Is(err, pgx.ErrNoRows) || (err == nil && a.OwnerID != in.UserID) {
 			return bank.Errorf(bank.CodeNotFound, "account not found")
 		}

@@ -139,7 +139,9 @@ func TestTierChangesTableHoldsNoNumber(t *testing.T) {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"account_id", "changed_by", "created_at", "evidence_type", "from_tier", "id", "request_id", "to_tier"}
+	// seq orders the change among the account's acceptances (the daily
+	// limit audit, migration 00016).
+	want := []string{"account_id", "changed_by", "created_at", "evidence_type", "from_tier", "id", "request_id", "seq", "to_tier"}
 	if !slices.Equal(cols, want) {
 		t.Errorf("ledger.tier_changes columns = %v, want %v (who, when, evidence type; never the number)", cols, want)
 	}

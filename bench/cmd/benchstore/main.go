@@ -346,8 +346,7 @@ func run(ctx context.Context, c config, command string) (err error) {
 		return fmt.Errorf("audit: %w", err)
 	}
 	rep.Audit = &audit
-	rep.AuditOK = audit.Total == 0 && len(audit.Mismatched) == 0 && len(audit.Negative) == 0 &&
-		len(audit.AboveMax) == 0 && audit.CompletedMissing == 0 && audit.FailedWithEntry == 0
+	rep.AuditOK = audit.OK()
 	rep.LoadAfter = sysinfo.LoadAvg()
 	rep.Finished = time.Now().UTC()
 
